@@ -1,0 +1,1 @@
+"""The ``genplay`` command line: ``train``, ``inspect`` and ``sample`` run headless."""

@@ -1,0 +1,177 @@
+"""``genplay train | inspect | sample``: each returns a process exit code."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from app.engine.checkpoint import read_checkpoint
+from app.engine.cli.progress import ProgressPrinter
+from app.engine.control import RunControl
+from app.engine.data import load_dataset
+from app.engine.errors import ConfigError, GenplayError
+from app.engine.images import save_png_grid
+from app.engine.setup import (
+    build_configs,
+    configs_from_checkpoint,
+    create_task,
+    dataset_for_checkpoint,
+    split_overrides,
+)
+from app.engine.tasks import get_task_class
+from app.engine.trainer import Trainer
+from models.config_fields import config_to_dict
+
+
+def fail(message: str) -> int:
+    print(f"genplay: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _cli_overrides(args) -> dict:
+    overrides = dict(args.settings)
+    for key, value in (
+        ("steps", args.steps),
+        ("batch_size", args.batch_size),
+        ("lr", args.lr),
+        ("device", args.device),
+        ("seed", args.seed),
+    ):
+        if value is not None:
+            overrides[key] = value
+    return overrides
+
+
+def train_command(args) -> int:
+    family = args.family
+    overrides = _cli_overrides(args)
+    try:
+        if args.resume:
+            checkpoint = read_checkpoint(args.resume)
+            if checkpoint.family != family:
+                raise ConfigError(f"{args.resume} holds a {checkpoint.family} model, not a {family}.")
+            _train, model_changes, _h = split_overrides(family, overrides)
+            if model_changes:
+                raise ConfigError(
+                    "the model's shape cannot change when resuming; drop " + ", ".join(model_changes)
+                )
+            hparams, train = configs_from_checkpoint(checkpoint)
+            seed = overrides.get("seed", train.seed)
+            data = dataset_for_checkpoint(checkpoint, args.dataset, seed)
+            model_config, hparams, train = build_configs(
+                family, data, overrides, checkpoint.config, hparams, train
+            )
+            out = Path(args.out or args.resume)
+        else:
+            task_cls = get_task_class(family)
+            seed = overrides.get("seed", task_cls.default_train_config().seed)
+            data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
+            model_config, hparams, train = build_configs(family, data, overrides)
+            out = Path(args.out or f"{family}-{data.name}.safetensors")
+        task = create_task(family, data, model_config, hparams, train)
+        control = RunControl()
+        printer = ProgressPrinter(train.steps, 0, quiet=args.quiet)
+        trainer = Trainer(task, control=control, sink=printer, checkpoint_path=out, metrics_path=args.metrics)
+        if args.resume:
+            trainer.restore(checkpoint)
+            printer.bar.n = trainer.step
+    except GenplayError as exc:
+        return fail(str(exc))
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    try:
+        finished = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        printer.close()
+    print(finished.message, file=sys.stderr)
+    if trainer.last_checkpoint:
+        print(f"saved {trainer.last_checkpoint} (step {trainer.step})", file=sys.stderr)
+    return 1 if finished.failed else 0
+
+
+def inspect_command(args) -> int:
+    try:
+        checkpoint = read_checkpoint(args.file)
+    except GenplayError as exc:
+        return fail(str(exc))
+    tensors = {
+        name: {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")}
+        for name, t in checkpoint.tensors.items()
+    }
+    parameters = sum(int(t.numel()) for t in {id(t): t for t in checkpoint.tensors.values()}.values())
+    report = {
+        "file": str(args.file),
+        "family": checkpoint.family,
+        "step": checkpoint.step,
+        "config": config_to_dict(checkpoint.config),
+        "metrics": checkpoint.metrics,
+        "data": checkpoint.data,
+        "parameters": parameters,
+        "resumable": bool(checkpoint.state_file),
+        "tensors": tensors,
+    }
+    if checkpoint.tokenizer is not None:
+        report["vocabulary_size"] = len(checkpoint.tokenizer.get("chars", []))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{args.file}: {checkpoint.family} at step {checkpoint.step}, {parameters:,} parameters")
+    print("config:  " + json.dumps(report["config"]))
+    if checkpoint.data:
+        print("data:    " + json.dumps(checkpoint.data))
+    if checkpoint.metrics:
+        print("metrics: " + ", ".join(f"{k}={v:.5g}" for k, v in checkpoint.metrics.items()))
+    print(f"resumable training state: {'yes' if checkpoint.state_file else 'no'}")
+    print("tensors:")
+    width = max((len(n) for n in tensors), default=0)
+    for name, info in tensors.items():
+        print(f"  {name:<{width}}  {info['dtype']:<8} {info['shape']}")
+    return 0
+
+
+def sample_command(args) -> int:
+    try:
+        checkpoint = read_checkpoint(args.file)
+        task_cls = get_task_class(checkpoint.family)
+        samples = task_cls.sample_from_checkpoint(
+            checkpoint,
+            args.n,
+            args.seed,
+            prompt=args.prompt,
+            max_new=args.max_new,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+        )
+        out = Path(args.out) if args.out else None
+        if samples.text is not None:
+            if out is None:
+                print(samples.text)
+            else:
+                out.write_text(samples.text, encoding="utf-8")
+            return 0
+        array = samples.images if samples.images is not None else samples.points
+        if out is None:
+            out = Path(f"{Path(args.file).stem}-samples.{'png' if samples.images is not None else 'npy'}")
+        if out.suffix.lower() == ".npy":
+            np.save(out, array.astype(np.float32), allow_pickle=False)
+        elif out.suffix.lower() == ".png" and samples.images is not None:
+            save_png_grid(samples.images, out)
+        else:
+            raise ConfigError(
+                "images are written as .png or .npy, 2-D points as .npy; "
+                f"'{out.suffix or out.name}' is neither."
+            )
+        print(f"wrote {len(array)} samples to {out}", file=sys.stderr)
+        return 0
+    except GenplayError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"could not write the output: {exc.strerror or exc}.")
+
+
+COMMANDS = {"train": train_command, "inspect": inspect_command, "sample": sample_command}

@@ -1,0 +1,101 @@
+"""The argument parser of ``genplay`` (shared by the GUI launcher and the subcommands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from app import __version__
+from app.engine.devices import DEVICE_CHOICES
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """``key=value`` → (key, value); the value is read as JSON, a comma list, or text."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"'{text}' is not of the form key=value")
+    raw = raw.strip()
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        pass
+    if "," in raw:
+        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        try:
+            return key, [json.loads(p) for p in parts]
+        except json.JSONDecodeError:
+            return key, parts
+    return key, raw
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="genplay",
+        description="Train VAEs, WGAN-GPs and small GPTs live and look inside them. "
+        "With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"genplay {__version__}")
+    parser.add_argument("--open", metavar="FILE", help="open the app with this checkpoint loaded")
+    parser.add_argument(
+        "--self-test", action="store_true", help="check every family and shipped checkpoint, then exit"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model headless, with a progress bar")
+    train.add_argument("family", choices=["vae", "wgan", "gpt"])
+    train.add_argument("--dataset", metavar="NAME|PATH", help="built-in name or a path")
+    train.add_argument("--steps", type=_positive_int, help="total steps of the run")
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--lr", type=_positive_float, help="base learning rate")
+    train.add_argument("--device", choices=DEVICE_CHOICES)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--out", metavar="FILE.safetensors", help="where to save the checkpoint")
+    train.add_argument("--resume", metavar="FILE", help="continue the run saved in this checkpoint")
+    train.add_argument("--metrics", metavar="FILE.jsonl", help="write one JSON line per step")
+    train.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help="any model, training or family setting, e.g. latent_dim=10 or beta=4",
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    inspect = commands.add_parser("inspect", help="print what a checkpoint holds")
+    inspect.add_argument("file")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sample = commands.add_parser("sample", help="sample from a checkpoint without the app")
+    sample.add_argument("file")
+    sample.add_argument("--n", type=_positive_int, default=64, help="number of samples")
+    sample.add_argument("--out", metavar="PATH", help=".png grid or .npy array; text: a file")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--prompt", default="", help="text to start from (gpt)")
+    sample.add_argument("--max-new", type=_positive_int, default=200, help="characters to write (gpt)")
+    sample.add_argument("--temperature", type=_positive_float, default=1.0)
+    sample.add_argument("--top-k", type=int, default=0)
+    sample.add_argument("--top-p", type=float, default=1.0)
+    return parser

@@ -1,0 +1,54 @@
+"""A loaded dataset: train and validation tensors plus what describes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass
+class DataBundle:
+    """One dataset, split into training and validation parts.
+
+    kind "images": ``train``/``val`` are float tensors (N, C, H, W) in [0, 1].
+    kind "points": ``train``/``val`` are float tensors (N, 2); ``sampler`` draws fresh points.
+    kind "text":   ``train``/``val`` are int64 token ids (T,); ``tokenizer`` maps text ↔ ids.
+    ``val_labels`` maps a label name ("label", or dSprites-style factors "shape", "scale",
+    "rotation", "x", "y") to a tensor aligned with ``val``.
+    """
+
+    name: str
+    kind: str
+    train: torch.Tensor
+    val: torch.Tensor
+    val_labels: dict[str, torch.Tensor] = field(default_factory=dict)
+    label_names: dict[str, list[str]] = field(default_factory=dict)  # categorical value names
+    sampler: Callable[[int, torch.Generator], torch.Tensor] | None = None
+    tokenizer: Any = None
+    source: str = ""  # the name or path the user gave
+
+    @property
+    def item_shape(self) -> tuple[int, ...]:
+        return tuple(self.train.shape[1:])
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description stored in checkpoints (name, shape, normalisation)."""
+        info: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "source": self.source or self.name,
+            "train_size": int(self.train.shape[0]),
+            "val_size": int(self.val.shape[0]),
+        }
+        if self.kind == "images":
+            info["shape"] = list(self.item_shape)
+            info["normalisation"] = "pixels scaled to [0, 1]"
+        elif self.kind == "points":
+            info["shape"] = [2]
+            info["normalisation"] = "raw coordinates"
+        else:
+            info["normalisation"] = "character ids"
+        return info

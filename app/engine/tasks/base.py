@@ -1,0 +1,188 @@
+"""The task protocol: how one model family plugs into the family-agnostic trainer.
+
+A task builds its model and optimisers from configs, performs one training step
+(pulling as many batches as it needs), evaluates, and renders visuals on request.
+The trainer never looks inside; the checkpoint code only uses the hooks below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from app.engine.data.bundle import DataBundle
+from app.engine.errors import ConfigError
+from app.engine.events import ModelSnapshot
+from app.engine.train_config import TrainConfig
+from models.config_fields import config_to_dict
+
+NextBatch = Callable[[], Any]
+
+
+@dataclass
+class Samples:
+    """What ``genplay sample`` writes: images (N, C, H, W) in [0, 1], points (N, 2) or text."""
+
+    images: np.ndarray | None = None
+    points: np.ndarray | None = None
+    text: str | None = None
+
+
+class Task(ABC):
+    family: ClassVar[str]
+    title: ClassVar[str]
+    config_class: ClassVar[type]
+    hparams_class: ClassVar[type]
+    data_kinds: ClassVar[tuple[str, ...]] = ("images",)
+    default_dataset: ClassVar[str] = "shapes"
+    # slow-motion actions: name → label; run with ``run_action`` (e.g. WGAN "critic")
+    actions: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self,
+        model_config: Any,
+        hparams: Any,
+        train_config: TrainConfig,
+        data: DataBundle,
+        device: torch.device,
+    ) -> None:
+        self.model_config = model_config
+        self.hparams = hparams
+        self.train_config = train_config
+        self.data = data
+        self.device = device
+        # the task's own randomness (noise, ε, α): saved and restored with the run
+        self.rng = torch.Generator(device=device).manual_seed(train_config.seed + 1)
+        self.model = self.build_model(model_config).to(device)
+        self.optimizers: list[torch.optim.Optimizer] = self.build_optimizers()
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group.setdefault("base_lr", group["lr"])
+
+    # --- building -----------------------------------------------------------------------
+    @staticmethod
+    @abstractmethod
+    def build_model(config: Any) -> nn.Module:
+        """The family's model for ``config`` (also used on the meta device to check files)."""
+
+    @abstractmethod
+    def build_optimizers(self) -> list[torch.optim.Optimizer]: ...
+
+    @classmethod
+    @abstractmethod
+    def default_model_config(cls, data: DataBundle) -> Any:
+        """The default model config, adapted to the data (e.g. the image shape)."""
+
+    @classmethod
+    def default_hparams(cls) -> Any:
+        return cls.hparams_class()
+
+    @classmethod
+    def default_train_config(cls) -> TrainConfig:
+        return TrainConfig()
+
+    @classmethod
+    def check_data(cls, data: DataBundle, model_config: Any) -> None:
+        """Raise ConfigError when ``data`` cannot train a model of ``model_config``."""
+        if data.kind not in cls.data_kinds:
+            raise ConfigError(
+                f"the {cls.title} trains on {' or '.join(cls.data_kinds)}, "
+                f"but dataset '{data.name}' holds {data.kind}."
+            )
+
+    @classmethod
+    def check_checkpoint_extras(cls, config: Any, tokenizer: Any) -> None:
+        """Validate family-specific checkpoint metadata (e.g. the GPT's vocabulary)."""
+        return None
+
+    # --- training -----------------------------------------------------------------------
+    @abstractmethod
+    def make_batches(self, seed: int) -> Any:
+        """A batch source (``next()``, ``state_dict()``, ``load_state_dict()``) over training data."""
+
+    @abstractmethod
+    def validation_batches(self) -> Sequence[Any]: ...
+
+    @abstractmethod
+    def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:
+        """One training step; returns flat metrics (per example)."""
+
+    def run_action(self, name: str, next_batch: NextBatch, step: int) -> dict[str, float]:
+        raise ConfigError(f"the {self.title} has no action '{name}'.")
+
+    @abstractmethod
+    def evaluate(self, batches: Sequence[Any]) -> dict[str, float]:
+        """Validation metrics (unprefixed; the trainer adds ``val_``)."""
+
+    def visuals(self) -> dict[str, Any]:
+        """Pictures and arrays for the GUI (e.g. a reconstruction grid); cheap, no grad."""
+        return {}
+
+    # --- settings that may change between steps -----------------------------------------
+    def set_base_lr(self, lr: float) -> None:
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["base_lr"] = lr
+
+    def apply_lr_factor(self, factor: float) -> float:
+        lr = 0.0
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lr = group["base_lr"] * factor
+        return lr
+
+    def set_hparams(self, **changes: Any) -> None:
+        """Change task hyperparameters (e.g. β, λ, n_critic); they apply from the next step."""
+        known = {f.name for f in dataclasses.fields(self.hparams)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) for the {self.title}: {', '.join(unknown)}.")
+        candidate = dataclasses.replace(self.hparams, **changes)
+        validate = getattr(candidate, "validate", None)
+        if callable(validate):
+            try:
+                validate()
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
+        self.hparams = candidate
+
+    # --- state ----------------------------------------------------------------------------
+    def model_tensors(self) -> dict[str, torch.Tensor]:
+        return self.model.state_dict()
+
+    def load_model_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict(tensors, strict=True)
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Task tensors that a resumed run needs besides weights and optimisers."""
+        return {}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        return None
+
+    def tokenizer_metadata(self) -> Any:
+        """JSON-ready tokenizer for the checkpoint (text families), else None."""
+        return None
+
+    def snapshot(self, step: int) -> ModelSnapshot:
+        tensors = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        return ModelSnapshot(self.family, self.model_config, tensors, step)
+
+    @classmethod
+    def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
+        """Draw ``n`` samples from a loaded checkpoint (``genplay sample``)."""
+        raise ConfigError(f"sampling is not available for the {cls.title}.")
+
+    def describe_settings(self) -> dict[str, Any]:
+        return {
+            "train": self.train_config.to_dict(),
+            "hparams": dataclasses.asdict(self.hparams),
+            "model": config_to_dict(self.model_config),
+        }

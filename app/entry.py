@@ -1,0 +1,21 @@
+"""``genplay`` and ``python -m app``: a subcommand runs headless, otherwise the app opens."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.engine.cli.commands import COMMANDS
+    from app.engine.cli.parser import build_parser
+
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command:
+        return COMMANDS[args.command](args)
+    from app.ui.launch import run_app  # Qt is imported only when the window is wanted
+
+    return run_app(open_path=args.open, self_test=args.self_test)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
