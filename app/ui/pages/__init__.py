@@ -1,0 +1,16 @@
+"""Registry of family pages: family → "module:Class" (imported when the window is built)."""
+
+from __future__ import annotations
+
+import importlib
+
+from app.ui.pages.family_page import FamilyPage
+
+PAGES: dict[str, str] = {
+    "vae": "app.ui.pages.vae_page:VAEPage",
+}
+
+
+def page_class(family: str) -> type[FamilyPage]:
+    module_name, class_name = PAGES[family].split(":")
+    return getattr(importlib.import_module(module_name), class_name)

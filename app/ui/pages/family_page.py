@@ -1,0 +1,436 @@
+"""What every family page shares: the training bar, settings, the live loss plot, the
+training thread, and opening/saving checkpoints.
+
+Ownership rule: while a ``TrainingThread`` runs, only that thread touches the task
+and its model. The page's views use ``snapshot`` (a CPU copy the worker publishes a
+few times a second, or the weights of an opened checkpoint) through ``modelChanged``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+from app.engine.checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from app.engine.control import RunControl
+from app.engine.data import BUILTIN_DATASETS, DataBundle, load_dataset
+from app.engine.errors import GenplayError
+from app.engine.events import (
+    CheckpointEvent,
+    FinishedEvent,
+    ModelSnapshot,
+    NoticeEvent,
+    ProgressEvent,
+    SnapshotEvent,
+    VisualsEvent,
+)
+from app.engine.paths import autosave_dir
+from app.engine.setup import build_configs, configs_from_checkpoint, create_task
+from app.engine.tasks import get_task_class
+from app.engine.trainer import Trainer
+from app.ui.training.thread import TrainingThread
+from app.ui.widgets.loss_plot import LossPlot
+from app.ui.widgets.settings_form import FieldError, FieldSpec, SettingsForm
+from app.ui.widgets.training_bar import TrainingBar
+from models.config_fields import config_to_dict
+
+SNAPSHOT_INTERVAL_S = 0.3  # weights published to the GUI about three times a second
+VISUALS_INTERVAL_S = 0.5  # pictures (reconstructions, samples) twice a second
+
+
+def train_fields(defaults: Any) -> list[FieldSpec]:
+    """The training settings every family shares, with the family's defaults."""
+    return [
+        FieldSpec("steps", "Steps to train", "int", defaults.steps, 1, 10_000_000,
+                  tooltip="How many optimisation steps this run performs.", live=True),
+        FieldSpec("batch_size", "Batch size", "int", defaults.batch_size, 1, 65536,
+                  tooltip="Examples per step."),
+        FieldSpec("lr", "Learning rate", "float", defaults.lr, 1e-8, 10.0,
+                  tooltip="Base learning rate; may change while paused.", live=True),
+        FieldSpec("schedule", "LR schedule", "choice", defaults.schedule,
+                  choices=("constant", "cosine", "warmup_cosine"),
+                  tooltip="constant; cosine decay to lr·min ratio; or linear warm-up then cosine."),
+        FieldSpec("warmup_steps", "Warm-up steps", "int", defaults.warmup_steps, 0, 1_000_000,
+                  tooltip="Linear LR warm-up length (warmup_cosine only)."),
+        FieldSpec("grad_clip", "Gradient clip", "float", defaults.grad_clip, 0.0, 1e6,
+                  tooltip="Clip the gradient norm to this value; 0 turns clipping off.", live=True),
+        FieldSpec("val_every", "Validate every", "int", defaults.val_every, 0, 1_000_000,
+                  tooltip="Steps between validations; 0 turns validation off.", live=True),
+        FieldSpec("early_stop_patience", "Early-stop patience", "int", defaults.early_stop_patience,
+                  0, 10_000, tooltip="Stop after this many validations without improvement; 0 = off.",
+                  live=True),
+        FieldSpec("checkpoint_every", "Autosave every", "int", 500, 0, 10_000_000,
+                  tooltip="Steps between autosaved checkpoints (a rollback point); 0 = only at the end."),
+        FieldSpec("seed", "Seed", "int", defaults.seed, 0, 2**31 - 1,
+                  tooltip="Seeds the data split, the initial weights and the batches."),
+    ]  # fmt: skip
+
+
+class FamilyPage(QWidget):
+    family: ClassVar[str]
+    prefix: ClassVar[str]
+    title: ClassVar[str]
+
+    modelChanged = Signal(object)  # ModelSnapshot | None — the weights the views should show
+    visualsArrived = Signal(object)  # VisualsEvent
+    metricsArrived = Signal(list)  # [(step, kind, metrics)]
+    runStateChanged = Signal(str)  # idle | starting | running | paused
+    messageShown = Signal(str, str)  # text, level
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"{self.prefix}Page")
+        self.task_cls = get_task_class(self.family)
+        self.thread: TrainingThread | None = None
+        self.trainer: Trainer | None = None
+        self.loaded_checkpoint: Checkpoint | None = None
+        self.snapshot: ModelSnapshot | None = None
+        self.last_good_checkpoint: Path | None = None
+        self._data: DataBundle | None = None
+        self._run_start_step = 0
+
+        datasets = [n for n, d in BUILTIN_DATASETS.items() if d.kind in self.task_cls.data_kinds]
+        self.bar = TrainingBar(self.prefix, datasets, self.task_cls.default_dataset)
+        self.form = SettingsForm(self.field_specs(), self.prefix)
+        self.loss_plot = LossPlot(f"{self.prefix}LossPlot")
+        self.setup_loss_series(self.loss_plot)
+
+        self.bar.startClicked.connect(self.start)
+        self.bar.pauseClicked.connect(self.pause)
+        self.bar.stepClicked.connect(self.step_once)
+        self.bar.stopClicked.connect(self.stop)
+        self.bar.newModelClicked.connect(self.new_model)
+        self.form.liveChanged.connect(self._live_setting_changed)
+
+    # --- hooks for the family pages --------------------------------------------------------
+    def field_specs(self) -> list[FieldSpec]:
+        return train_fields(self.task_cls.default_train_config())
+
+    def setup_loss_series(self, plot: LossPlot) -> None:
+        plot.add_series("loss", "loss")
+        plot.add_series("val_loss", "validation loss", smoothed=False)
+
+    def on_visuals(self, event: VisualsEvent) -> None:
+        """Show pictures the worker rendered (called on the GUI thread)."""
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self.bar.state
+
+    def _set_state(self, state: str) -> None:
+        self.bar.set_state(state)
+        self.form.set_running(state != "idle")
+        self.runStateChanged.emit(state)
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        self.bar.set_status(text, level)
+        self.messageShown.emit(text, level)
+
+    @property
+    def is_active(self) -> bool:
+        return self.thread is not None
+
+    # --- data for views --------------------------------------------------------------------
+    def current_data(self) -> DataBundle | None:
+        """The dataset of the current run, or the chosen one (loaded on first use)."""
+        if self.trainer is not None and not self.is_active:
+            self._data = self.trainer.task.data
+        if self._data is None:
+            try:
+                self._data = load_dataset(self.bar.dataset.currentText(), seed=0)
+            except GenplayError as exc:
+                self.show_message(str(exc), "error")
+                return None
+        return self._data
+
+    # --- controls -------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.state == "paused" and self.thread is not None:
+            self.thread.control.resume()
+            self._set_state("running")
+            return
+        if self.state == "idle":
+            self._launch(start_paused=False)
+
+    def pause(self) -> None:
+        if self.thread is not None and self.state == "running":
+            self.thread.control.pause()
+            self._set_state("paused")
+
+    def step_once(self, action: str | None = None) -> None:
+        """One training step (or one task action such as a single critic update)."""
+        if self.thread is not None and self.state == "paused":
+            self.thread.control.request_action(action)
+        elif self.state == "idle":
+            self._launch(start_paused=True, action=action)
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.thread.control.stop()
+            self.show_message("Stopping at the next step…")
+
+    def new_model(self) -> None:
+        if self.is_active:
+            return
+        self.trainer = None
+        self.loaded_checkpoint = None
+        self._set_snapshot(None)
+        self.loss_plot.clear()
+        self.show_message("New model: the next Start begins from freshly initialised weights.")
+
+    # --- launching a run ------------------------------------------------------------------
+    def collect_settings(self) -> dict[str, Any]:
+        values = self.form.values()
+        values["device"] = self.bar.device.currentText()
+        return values
+
+    def _launch(self, start_paused: bool, action: str | None = None) -> None:
+        try:
+            settings = self.collect_settings()
+        except FieldError as exc:
+            self.show_message(f"Cannot start: {exc}.", "error")
+            return
+        dataset = self.bar.dataset.currentText().strip()
+        control = RunControl(start_paused=start_paused)
+        if start_paused:
+            control.request_action(action)
+        factory = self._trainer_factory(settings, dataset, self.trainer, self.loaded_checkpoint)
+        thread = TrainingThread(factory, control)
+        thread.metricsBatch.connect(self._on_metrics)
+        thread.progress.connect(self._on_progress)
+        thread.visuals.connect(self._on_visuals)
+        thread.snapshot.connect(self._on_snapshot)
+        thread.notice.connect(self._on_notice)
+        thread.checkpointSaved.connect(self._on_checkpoint)
+        thread.trainerReady.connect(self._on_trainer_ready)
+        thread.runFinished.connect(self._on_finished)
+        self.thread = thread
+        self._set_state("starting")
+        self.show_message("Preparing data and model…")
+        thread.start()
+
+    def _trainer_factory(self, settings: dict, dataset: str, previous: Trainer | None,
+                         checkpoint: Checkpoint | None):  # fmt: skip
+        """A closure that builds or re-arms the trainer on the worker thread."""
+        family = self.family
+        steps = int(settings.pop("steps"))
+        autosave = autosave_dir() / f"{family}.safetensors"
+
+        def factory(control: RunControl, sink) -> Trainer:
+            overrides = dict(settings)
+            seed = int(overrides.get("seed", 0))
+            if previous is not None and previous.task.data.source == dataset:
+                data = previous.task.data
+            else:
+                data = load_dataset(dataset, seed=seed)
+            base_train = previous.config if previous is not None else None
+            model_config, hparams, train = build_configs(family, data, overrides, base_train=base_train)
+            reusable = (
+                previous is not None
+                and previous.task.model_config == model_config
+                and previous.task.data is data
+                and previous.config.device == train.device
+                and previous.config.batch_size == train.batch_size
+            )
+            if reusable:
+                trainer = previous
+                trainer.control, trainer.sink = control, sink
+                changes = {
+                    k: v for k, v in train.to_dict().items() if k not in ("steps", "device", "batch_size")
+                }
+                trainer.update_train_config(**changes)
+                trainer.task.set_hparams(**dataclasses.asdict(hparams))
+            else:
+                task = create_task(family, data, model_config, hparams, train)
+                trainer = Trainer(
+                    task,
+                    control=control,
+                    sink=sink,
+                    checkpoint_path=autosave,
+                    snapshot_interval=SNAPSHOT_INTERVAL_S,
+                    visuals_interval=VISUALS_INTERVAL_S,
+                )
+                if previous is not None and previous.task.model_config == model_config:
+                    task.load_model_tensors(previous.task.model_tensors())
+                    trainer.step = previous.step
+                    sink(NoticeEvent("Settings changed: continuing the same weights with a fresh optimiser."))
+                elif checkpoint is not None and checkpoint.config == model_config:
+                    trainer.restore(checkpoint)
+                elif previous is not None or checkpoint is not None:
+                    sink(NoticeEvent("The model's shape changed: training a new model from scratch."))
+            trainer.config.steps = trainer.step + steps
+            return trainer
+
+        return factory
+
+    # --- thread signals (GUI thread) ------------------------------------------------------
+    def _on_trainer_ready(self, trainer: Trainer) -> None:
+        self._run_start_step = trainer.step
+        if trainer.task.data is not self._data:
+            self._data = trainer.task.data
+        state = "paused" if self.thread is not None and self.thread.control.paused else "running"
+        self._set_state(state)
+        self.show_message("Training…" if state == "running" else "Paused.")
+
+    def _on_metrics(self, batch: list) -> None:
+        for step, _kind, metrics in batch:
+            self.loss_plot.append(step, metrics)
+        self.metricsArrived.emit(batch)
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        self.bar.show_progress(event)
+        if event.state == "paused" and self.state == "running":
+            self._set_state("paused")
+
+    def _on_visuals(self, event: VisualsEvent) -> None:
+        self.on_visuals(event)
+        self.visualsArrived.emit(event)
+
+    def _on_snapshot(self, event: SnapshotEvent) -> None:
+        self._set_snapshot(event.snapshot)
+
+    def _on_notice(self, event: NoticeEvent) -> None:
+        self.show_message(event.message, event.level)
+
+    def _on_checkpoint(self, event: CheckpointEvent) -> None:
+        self.last_good_checkpoint = Path(event.path)
+        if self._pending_save is not None and Path(event.path) == self._pending_save:
+            self._pending_save = None
+            self.show_message(f"Saved {Path(event.path).name} at step {event.step}.")
+
+    _pending_save: Path | None = None
+
+    def _on_finished(self, event: FinishedEvent) -> None:
+        thread = self.thread
+        if thread is not None:
+            thread.wait(5000)
+            if thread.trainer is not None:
+                self.trainer = thread.trainer
+                self._set_snapshot(self.trainer.task.snapshot(self.trainer.step))
+            thread.deleteLater()
+        self.thread = None
+        self._set_state("idle")
+        level = "error" if event.failed else "info"
+        message = event.message
+        if event.failed and self.last_good_checkpoint is not None:
+            message += f" The last good checkpoint is {self.last_good_checkpoint.name}."
+        self.show_message(message, level)
+
+    def _set_snapshot(self, snapshot: ModelSnapshot | None) -> None:
+        self.snapshot = snapshot
+        self.modelChanged.emit(snapshot)
+
+    # --- live settings ----------------------------------------------------------------------
+    def _live_setting_changed(self, key: str, value: Any) -> None:
+        thread = self.thread
+        if thread is None:
+            return
+        spec = self.form.specs[key]
+
+        def apply() -> None:
+            trainer = thread.trainer
+            if trainer is None:
+                return
+            if spec.group == "hparams":
+                trainer.task.set_hparams(**{key: value})
+            elif key == "steps":
+                trainer.update_train_config(steps=self._run_start_step + int(value))
+            else:
+                trainer.update_train_config(**{key: value})
+
+        thread.control.submit(apply)
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
+        """Show an already validated checkpoint on this page; refused while training."""
+        if self.is_active:
+            self.show_message("Stop the current run before opening another checkpoint.", "error")
+            return False
+        hparams, train = configs_from_checkpoint(checkpoint)
+        values = {**train.to_dict(), **dataclasses.asdict(hparams), **config_to_dict(checkpoint.config)}
+        values.pop("steps", None)
+        self.form.set_values(values)
+        source = checkpoint.data.get("source") or checkpoint.data.get("name")
+        if source:
+            self.bar.dataset.setCurrentText(str(source))
+        self._data = None
+        self.trainer = None
+        self.loaded_checkpoint = checkpoint
+        self.loss_plot.clear()
+        self._set_snapshot(ModelSnapshot(self.family, checkpoint.config, checkpoint.tensors, checkpoint.step))
+        name = checkpoint.path.name if checkpoint.path else "checkpoint"
+        self.show_message(f"Opened {name}: {self.title} at step {checkpoint.step:,}.")
+        return True
+
+    def save_checkpoint_to(self, path: str | Path) -> bool:
+        """Save the current model; during a run the worker writes it at the next step boundary."""
+        path = Path(path)
+        thread = self.thread
+        if thread is not None:
+            self._pending_save = path
+
+            def save() -> None:
+                if thread.trainer is not None:
+                    thread.trainer.save(path)
+
+            thread.control.submit(save)
+            self.show_message(f"Saving {path.name} at the next step…")
+            return True
+        try:
+            if self.trainer is not None:
+                self.trainer.save(path)
+            elif self.loaded_checkpoint is not None:
+                ckpt = self.loaded_checkpoint
+                save_checkpoint(
+                    path,
+                    family=ckpt.family,
+                    config=ckpt.config,
+                    tensors=ckpt.tensors,
+                    step=ckpt.step,
+                    metrics=ckpt.metrics,
+                    data=ckpt.data,
+                    tokenizer=ckpt.tokenizer,
+                    train=ckpt.train,
+                )
+            else:
+                self.show_message("Nothing to save yet: train a model or open a checkpoint first.", "error")
+                return False
+        except CheckpointError as exc:
+            self.show_message(str(exc), "error")
+            return False
+        self.show_message(f"Saved {path.name}.")
+        return True
+
+    def has_model(self) -> bool:
+        return self.snapshot is not None
+
+    # --- shutdown ----------------------------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop any run and wait for its thread; True when nothing is left running."""
+        thread = self.thread
+        if thread is None:
+            return True
+        signals = (
+            thread.metricsBatch,
+            thread.progress,
+            thread.visuals,
+            thread.snapshot,
+            thread.notice,
+            thread.checkpointSaved,
+            thread.trainerReady,
+            thread.runFinished,
+        )
+        for signal in signals:
+            try:
+                signal.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+        finished = thread.shutdown(timeout_ms)
+        if finished:
+            self.thread = None
+        return finished

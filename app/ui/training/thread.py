@@ -1,0 +1,110 @@
+"""The QThread bridge: runs an engine ``Trainer`` off the GUI thread and forwards its events.
+
+The trainer's sink is called on the worker thread; it batches metrics and forwards
+them at most ``METRICS_HZ`` times a second, so the GUI never drowns in signals.
+Snapshots and visuals are already rate-limited by the trainer's intervals.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QThread, Signal
+
+from app.engine.control import RunControl
+from app.engine.errors import GenplayError
+from app.engine.events import (
+    CheckpointEvent,
+    FinishedEvent,
+    MetricsEvent,
+    NoticeEvent,
+    ProgressEvent,
+    SnapshotEvent,
+    VisualsEvent,
+)
+from app.engine.trainer import Trainer
+
+METRICS_HZ = 20.0
+TrainerFactory = Callable[[RunControl, Callable[[object], None]], Trainer]
+
+
+class TrainingThread(QThread):
+    """One training run. ``factory`` builds (or re-arms) the trainer on this thread."""
+
+    metricsBatch = Signal(list)  # [(step, kind, {name: value}), ...]
+    progress = Signal(object)  # ProgressEvent
+    visuals = Signal(object)  # VisualsEvent
+    snapshot = Signal(object)  # SnapshotEvent
+    notice = Signal(object)  # NoticeEvent
+    checkpointSaved = Signal(object)  # CheckpointEvent
+    runFinished = Signal(object)  # FinishedEvent
+    trainerReady = Signal(object)  # Trainer, once built
+
+    def __init__(self, factory: TrainerFactory, control: RunControl | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.factory = factory
+        self.control = control or RunControl()
+        self.trainer: Trainer | None = None
+        self.result: FinishedEvent | None = None
+        self._pending: list[tuple[int, str, dict[str, float]]] = []
+        self._last_flush = 0.0
+
+    # --- runs on the worker thread -------------------------------------------------------
+    def run(self) -> None:  # noqa: D401 - QThread entry point
+        try:
+            self.trainer = self.factory(self.control, self._sink)
+        except GenplayError as exc:
+            self._finish(FinishedEvent(0, "error", str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - any setup failure must reach the user
+            traceback.print_exc()
+            self._finish(FinishedEvent(0, "error", f"Could not start training: {type(exc).__name__}: {exc}"))
+            return
+        self.trainerReady.emit(self.trainer)
+        if self.control.stop_requested:
+            self._finish(FinishedEvent(self.trainer.step, "stopped", "Stopped before the first step."))
+            return
+        try:
+            self.trainer.run()  # the FinishedEvent arrives through the sink
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            step = self.trainer.step
+            self._finish(FinishedEvent(step, "error", f"Training stopped at step {step}: {exc}"))
+
+    def _flush(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.metricsBatch.emit(batch)
+        self._last_flush = time.perf_counter()
+
+    def _finish(self, event: FinishedEvent) -> None:
+        self._flush()
+        self.result = event
+        self.runFinished.emit(event)
+
+    def _sink(self, event: object) -> None:
+        if isinstance(event, MetricsEvent):
+            self._pending.append((event.step, event.kind, event.metrics))
+            if time.perf_counter() - self._last_flush >= 1.0 / METRICS_HZ:
+                self._flush()
+        elif isinstance(event, ProgressEvent):
+            self._flush()
+            self.progress.emit(event)
+        elif isinstance(event, SnapshotEvent):
+            self.snapshot.emit(event)
+        elif isinstance(event, VisualsEvent):
+            self.visuals.emit(event)
+        elif isinstance(event, CheckpointEvent):
+            self.checkpointSaved.emit(event)
+        elif isinstance(event, NoticeEvent):
+            self.notice.emit(event)
+        elif isinstance(event, FinishedEvent):
+            self._finish(event)
+
+    # --- called from the GUI thread ------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop at the next step boundary and wait; True if the thread ended in time."""
+        self.control.stop()
+        return self.wait(timeout_ms)

@@ -1,0 +1,222 @@
+"""A live loss plot: buffered series, redrawn on a timer, with debiased EMA smoothing.
+
+Each series keeps its raw points and, incrementally, its smoothed values
+
+    s_t = α s_{t−1} + (1 − α) x_t,  s_0 = 0,   ŝ_t = s_t / (1 − α^t)
+
+The division removes the start-up bias towards zero, so a constant series stays
+constant. The raw curve is drawn faintly under the smoothed one. Histories are
+thinned (every other old point dropped) once they pass ``MAX_POINTS``, so an
+hour-long run cannot grow memory without bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+MAX_POINTS = 20_000
+REDRAW_MS = 100
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def debiased_ema(values: np.ndarray, alpha: float) -> np.ndarray:
+    """ŝ_t for every t (reference implementation; the plot updates incrementally)."""
+    out = np.empty(len(values), dtype=np.float64)
+    s = 0.0
+    for t, x in enumerate(values, start=1):
+        s = alpha * s + (1.0 - alpha) * x
+        out[t - 1] = s / (1.0 - alpha**t) if alpha > 0 else x
+    return out
+
+
+@dataclass
+class Series:
+    key: str
+    label: str
+    color: str
+    smoothed: bool = True  # False: sparse series (validation) drawn as raw points
+    right_axis: bool = False
+    steps: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    smooth: list[float] = field(default_factory=list)
+    ema: float = 0.0
+    count: int = 0  # t in the EMA
+    raw_item: pg.PlotDataItem | None = None
+    smooth_item: pg.PlotDataItem | None = None
+
+    def add(self, step: float, value: float, alpha: float) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+        self.count += 1
+        if np.isfinite(value):
+            self.ema = alpha * self.ema + (1.0 - alpha) * value
+        self.smooth.append(self.ema / (1.0 - alpha**self.count) if alpha > 0 else value)
+
+    def recompute(self, alpha: float) -> None:
+        self.smooth = list(debiased_ema(np.nan_to_num(np.asarray(self.values)), alpha))
+        self.count = len(self.values)
+        self.ema = self.smooth[-1] * (1.0 - alpha**self.count) if self.values else 0.0
+
+    def thin(self) -> None:
+        """Drop every other point of the older half (keeps the shape, halves the cost)."""
+        half = len(self.steps) // 2
+        for name in ("steps", "values", "smooth"):
+            data = getattr(self, name)
+            setattr(self, name, data[:half:2] + data[half:])
+
+
+class LossPlot(QWidget):
+    """Toolbar (smoothing slider, log-y) above a pyqtgraph PlotWidget named ``plot_name``."""
+
+    def __init__(self, plot_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series: dict[str, Series] = {}
+        self.alpha = 0.9
+        self._dirty = False
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName(plot_name)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "step")
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self._right_view: pg.ViewBox | None = None
+
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setObjectName(f"{plot_name}Smoothing")
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(int(self.alpha * 100))
+        self.smoothing.setToolTip(
+            "Exponential moving average weight α (debiased: ŝ_t = s_t / (1 − α^t)); 0 shows raw values."
+        )
+        self.smoothing.valueChanged.connect(self._smoothing_changed)
+        self.smoothing_label = QLabel()
+        self.log_y = QCheckBox("log y")
+        self.log_y.setObjectName(f"{plot_name}LogY")
+        self.log_y.setToolTip("Logarithmic y axis (only positive values can be shown)")
+        self.log_y.toggled.connect(self._log_toggled)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smoothing, 1)
+        bar.addWidget(self.smoothing_label)
+        bar.addSpacing(12)
+        bar.addWidget(self.log_y)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.plot, 1)
+        self._update_smoothing_label()
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # --- series ---------------------------------------------------------------------------
+    def add_series(self, key: str, label: str, smoothed: bool = True, right_axis: bool = False,
+                   color: str | None = None) -> None:  # fmt: skip
+        """A curve for metric ``key``; ``smoothed=False`` for sparse ones such as validation."""
+        color = color or PALETTE[len(self.series) % len(PALETTE)]
+        series = Series(key, label, color, smoothed, right_axis)
+        raw_color = pg.mkColor(color)
+        raw_color.setAlpha(60)
+        raw_pen = pg.mkPen(raw_color, width=1)
+        if smoothed:
+            main = {"pen": pg.mkPen(color, width=2)}
+        else:
+            main = {"pen": pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine), "symbol": "o",
+                    "symbolSize": 6, "symbolBrush": color, "symbolPen": None}  # fmt: skip
+        series.raw_item = pg.PlotDataItem(pen=raw_pen)
+        series.smooth_item = pg.PlotDataItem(name=label, **main)
+        if right_axis:
+            view = self._right_axis_view()
+            view.addItem(series.raw_item)
+            view.addItem(series.smooth_item)
+            self.legend.addItem(series.smooth_item, f"{label} (right axis)")
+        else:
+            self.plot.addItem(series.raw_item)
+            self.plot.addItem(series.smooth_item)
+        for item in (series.raw_item, series.smooth_item):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self.series[key] = series
+
+    def _right_axis_view(self) -> pg.ViewBox:
+        if self._right_view is None:
+            item = self.plot.getPlotItem()
+            self._right_view = pg.ViewBox()
+            item.showAxis("right")
+            item.scene().addItem(self._right_view)
+            item.getAxis("right").linkToView(self._right_view)
+            self._right_view.setXLink(item)
+
+            def sync() -> None:
+                self._right_view.setGeometry(item.vb.sceneBoundingRect())
+
+            item.vb.sigResized.connect(sync)
+            sync()
+        return self._right_view
+
+    def set_right_label(self, text: str) -> None:
+        self._right_axis_view()
+        self.plot.getPlotItem().setLabel("right", text)
+
+    def append(self, step: float, metrics: dict[str, float]) -> None:
+        """Buffer one step's metrics; the plot redraws on its timer."""
+        for key, value in metrics.items():
+            series = self.series.get(key)
+            if series is not None:
+                series.add(step, float(value), self.alpha)
+                if len(series.steps) > MAX_POINTS:
+                    series.thin()
+                self._dirty = True
+
+    def clear(self) -> None:
+        for series in self.series.values():
+            series.steps, series.values, series.smooth = [], [], []
+            series.ema, series.count = 0.0, 0
+        self._dirty = True
+        self.redraw()
+
+    def point_count(self, key: str) -> int:
+        return len(self.series[key].steps) if key in self.series else 0
+
+    # --- drawing ----------------------------------------------------------------------------
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        for series in self.series.values():
+            x = np.asarray(series.steps, dtype=np.float64)
+            raw = np.asarray(series.values, dtype=np.float64)
+            smooth = np.asarray(series.smooth, dtype=np.float64)
+            if not series.smoothed:
+                series.smooth_item.setData(x, raw, connect="finite")
+                continue
+            if self.alpha > 0:
+                series.raw_item.setData(x, raw, connect="finite")
+            else:
+                series.raw_item.setData([], [])
+            series.smooth_item.setData(x, smooth, connect="finite")
+
+    def _smoothing_changed(self, value: int) -> None:
+        self.alpha = value / 100.0
+        for series in self.series.values():
+            series.recompute(self.alpha)
+        self._update_smoothing_label()
+        self._dirty = True
+        self.redraw()
+
+    def _update_smoothing_label(self) -> None:
+        self.smoothing_label.setText(f"α = {self.alpha:.2f}")
+
+    def _log_toggled(self, on: bool) -> None:
+        self.plot.setLogMode(x=False, y=on)
+        self._dirty = True
+        self.redraw()

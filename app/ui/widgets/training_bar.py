@@ -1,0 +1,161 @@
+"""The training bar: Start / Pause / Step / Stop, dataset, device, progress and status."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.engine.devices import available_devices
+from app.engine.events import ProgressEvent
+
+
+def format_eta(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "—"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class TrainingBar(QWidget):
+    startClicked = Signal()
+    pauseClicked = Signal()
+    stepClicked = Signal()
+    stopClicked = Signal()
+    newModelClicked = Signal()
+
+    def __init__(self, prefix: str, datasets: list[str], default_dataset: str,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.prefix = prefix
+
+        style = self.style()
+
+        def button(name: str, text: str, tip: str, icon=None) -> QPushButton:
+            b = QPushButton(text)
+            b.setObjectName(f"{prefix}{name}Button")
+            b.setToolTip(tip)
+            if icon is not None:
+                b.setIcon(style.standardIcon(icon))
+            return b
+
+        pixmaps = QStyle.StandardPixmap
+        self.start_button = button("Start", "Start", "Start or resume training (Space)", pixmaps.SP_MediaPlay)
+        self.pause_button = button("Pause", "Pause", "Pause at the next step (Space)", pixmaps.SP_MediaPause)
+        self.step_button = button(
+            "Step", "Step", "Perform exactly one training step (S)", pixmaps.SP_MediaSkipForward
+        )
+        self.stop_button = button(
+            "Stop", "Stop", "Stop the run; the model keeps what it learned", pixmaps.SP_MediaStop
+        )
+        self.new_button = button(
+            "New", "New model", "Discard the current weights and start from scratch", pixmaps.SP_FileIcon
+        )
+        self.start_button.clicked.connect(self.startClicked)
+        self.pause_button.clicked.connect(self.pauseClicked)
+        self.step_button.clicked.connect(self.stepClicked)
+        self.stop_button.clicked.connect(self.stopClicked)
+        self.new_button.clicked.connect(self.newModelClicked)
+
+        self.dataset = QComboBox()
+        self.dataset.setObjectName(f"{prefix}Dataset")
+        self.dataset.setEditable(True)
+        self.dataset.addItems(datasets)
+        self.dataset.setCurrentText(default_dataset)
+        self.dataset.setToolTip("A built-in dataset, or a path to your own (Browse…)")
+        self.dataset.setMinimumContentsLength(12)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.setObjectName(f"{prefix}BrowseDataset")
+        self.browse_button.clicked.connect(self._browse)
+        self.device = QComboBox()
+        self.device.setObjectName(f"{prefix}Device")
+        self.device.addItems(["auto", *available_devices()])
+        self.device.setToolTip("Where to train: auto picks the best available device")
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName(f"{prefix}Progress")
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.progress.setMinimumWidth(260)
+        self.status = QLabel("Ready.")
+        self.status.setObjectName(f"{prefix}Status")
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        for b in (self.start_button, self.pause_button, self.step_button, self.stop_button):
+            top.addWidget(b)
+        top.addWidget(self.new_button)
+        top.addSpacing(16)
+        top.addWidget(QLabel("Data"))
+        top.addWidget(self.dataset, 1)
+        top.addWidget(self.browse_button)
+        top.addSpacing(8)
+        top.addWidget(QLabel("Device"))
+        top.addWidget(self.device)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.progress)
+        bottom.addWidget(self.status, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
+        self.set_state("idle")
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a dataset", "", "Datasets (*.npy *.npz *.txt *.gz *-ubyte);;All files (*)"
+        )
+        if not path:
+            path = QFileDialog.getExistingDirectory(self, "Or choose a folder of images or IDX files")
+        if path:
+            self.dataset.setCurrentText(path)
+
+    def set_state(self, state: str) -> None:
+        """idle | starting | running | paused — enables the buttons that make sense."""
+        self.state = state
+        active = state in ("starting", "running", "paused")
+        self.start_button.setEnabled(state in ("idle", "paused"))
+        self.start_button.setText("Resume" if state == "paused" else "Start")
+        self.pause_button.setEnabled(state == "running")
+        self.step_button.setEnabled(state in ("idle", "paused"))
+        self.stop_button.setEnabled(active)
+        self.new_button.setEnabled(not active)
+        self.dataset.setEnabled(not active)
+        self.browse_button.setEnabled(not active)
+        self.device.setEnabled(not active)
+
+    def show_progress(self, event: ProgressEvent) -> None:
+        fraction = event.step / event.total if event.total else 0.0
+        self.progress.setValue(int(round(100 * min(1.0, fraction))))
+        if event.state == "paused":
+            self.progress.setFormat(f"step {event.step:,}/{event.total:,} — paused")
+        else:
+            self.progress.setFormat(
+                f"step {event.step:,}/{event.total:,} · {event.steps_per_s:.0f} steps/s · "
+                f"ETA {format_eta(event.eta_s)}"
+            )
+
+    def set_status(self, text: str, level: str = "info") -> None:
+        colours = {"info": "", "warning": "color: #8a6d00;", "error": "color: #c62828;"}
+        self.status.setStyleSheet(colours.get(level, ""))
+        self.status.setText(text)
+        self.status.setToolTip(text)
