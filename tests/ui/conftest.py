@@ -1,0 +1,26 @@
+"""GUI fixtures: a main window whose VAE page trains on a small dataset quickly."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def main_window(qtbot, monkeypatch):
+    from app.engine import data as data_module
+    from app.ui.main_window import MainWindow
+
+    real_shapes = data_module.BUILTIN_DATASETS["shapes"]
+    small = data_module.BuiltinDataset(
+        "images", lambda seed: data_module.load_shapes(seed, count=600), real_shapes.description
+    )
+    monkeypatch.setitem(data_module.BUILTIN_DATASETS, "shapes", small)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    assert window.shutdown(3000)
+
+
+def wait_idle(qtbot, page, timeout=20000):
+    qtbot.waitUntil(lambda: page.thread is None and page.state == "idle", timeout=timeout)
