@@ -46,6 +46,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         raise ValueError(errors[0] if errors else f"config field '{name}' has a bad value")
     if origin is tuple:
         args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis and isinstance(value, (int, float, str)):
+            value = [value]  # "hidden_dims=400" means (400,)
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"config field '{name}' must be a list, not {type(value).__name__}")
         if len(args) == 2 and args[1] is Ellipsis:

@@ -70,7 +70,7 @@ class Trainer:
         self.task = task
         self.config: TrainConfig = task.train_config
         self.control = control or RunControl()
-        self.sink = sink or (lambda event: None)
+        self.sink = sink if sink is not None else (lambda event: None)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.metrics_path = Path(metrics_path) if metrics_path else None
         self.snapshot_interval = snapshot_interval

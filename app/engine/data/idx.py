@@ -8,6 +8,7 @@ the file before anything is allocated.
 from __future__ import annotations
 
 import gzip
+import math
 import re
 import zlib
 from pathlib import Path
@@ -42,7 +43,7 @@ def _read_bytes(path: Path) -> bytes:
     except zlib.error as exc:
         raise DatasetError(f"{path.name} is not a valid gzip file ({exc}).") from exc
     if len(data) > MAX_IDX_BYTES:
-        raise DatasetError(f"{path.name} inflates to more than 1 GiB; refusing to load it.")
+        raise DatasetError(f"{path.name} inflates to more than {MAX_IDX_BYTES:,} bytes; refusing to load it.")
     if not inflater.eof:
         raise DatasetError(f"{path.name} is a truncated gzip file.")
     return data
@@ -64,7 +65,7 @@ def parse_idx(data: bytes, name: str = "IDX file") -> np.ndarray:
     if len(data) < header:
         raise DatasetError(f"{name} is truncated inside its header.")
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 0
+    count = math.prod(dims)
     expected = count * dtype.itemsize
     actual = len(data) - header
     if expected != actual:
