@@ -1,0 +1,91 @@
+"""VAE training speed: driven from the GUI worker vs the same task in a plain headless loop.
+
+Both run in this one process, interleaved round by round so machine noise hits both alike:
+  headless: for step: task.train_step(batches.next, step)      (no trainer, no events)
+  gui:      the VAE page's Start button → TrainingThread → Trainer → throttled Qt signals,
+            with the main window shown (offscreen), the loss plot redrawing on its timer,
+            reconstructions and KL bars updating and snapshots published.
+Prints steps/s of each and the ratio gui/headless (target ≥ 0.95).
+
+    QT_QPA_PLATFORM=offscreen python bench/vae_gui_vs_headless.py [--steps 1500] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.engine.data import load_dataset  # noqa: E402
+from app.engine.setup import build_configs, create_task  # noqa: E402
+
+SETTINGS = {"batch_size": 128, "val_every": 250, "device": "cpu", "latent_dim": 20, "checkpoint_every": 0}
+
+
+def headless_steps_per_s(steps: int) -> float:
+    data = load_dataset("shapes", seed=0)
+    model_config, hparams, train = build_configs("vae", data, {**SETTINGS, "steps": steps})
+    task = create_task("vae", data, model_config, hparams, train)
+    batches = task.make_batches(train.seed)
+    for step in range(20):  # warm-up
+        task.train_step(batches.next, step)
+    started = time.perf_counter()
+    for step in range(steps):
+        task.train_step(batches.next, step)
+    return steps / (time.perf_counter() - started)
+
+
+def gui_steps_per_s(app, window, steps: int) -> float:
+    page = window.pages["vae"]
+    page.new_model()
+    page.form.set_values({**SETTINGS, "steps": steps + 20})
+    page.start()
+    marks: dict[str, float] = {}
+
+    def watch(batch):
+        for step, kind, _ in batch:
+            if kind == "train" and step >= 20 and "start" not in marks:
+                marks["start"], marks["start_step"] = time.perf_counter(), step
+            if kind == "train" and step >= steps + 20:
+                marks["end"], marks["end_step"] = time.perf_counter(), step
+
+    page.metricsArrived.connect(watch)
+    while page.thread is not None or page.state != "idle":
+        app.processEvents()
+        time.sleep(0.001)
+    page.metricsArrived.disconnect(watch)
+    return (marks["end_step"] - marks["start_step"]) / (marks["end"] - marks["start"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    from app.ui.launch import create_app
+    from app.ui.main_window import MainWindow
+
+    app = create_app()
+    window = MainWindow()
+    window.show()
+    app.processEvents()
+    load_dataset("shapes", seed=0)  # render once, outside the timings
+    headless, gui = [], []
+    for round_index in range(args.rounds):
+        headless.append(headless_steps_per_s(args.steps))
+        gui.append(gui_steps_per_s(app, window, args.steps))
+        print(f"round {round_index + 1}: headless {headless[-1]:.1f} steps/s, gui {gui[-1]:.1f} steps/s")
+    h, g = statistics.median(headless), statistics.median(gui)
+    print(f"median headless {h:.1f} steps/s, gui worker {g:.1f} steps/s, ratio gui/headless = {g / h:.3f}")
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
