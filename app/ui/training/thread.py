@@ -7,6 +7,8 @@ Snapshots and visuals are already rate-limited by the trainer's intervals.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -27,7 +29,18 @@ from app.engine.events import (
 from app.engine.trainer import Trainer
 
 METRICS_HZ = 20.0
+TRAINER_NICENESS = 5
 TrainerFactory = Callable[[RunControl, Callable[[object], None]], Trainer]
+
+
+def _yield_to_gui_thread() -> None:
+    """Lower this thread's scheduling priority a little (Linux/macOS: nice +5), so that on a
+    machine with few cores the GUI thread wins the CPU when both want it; when the CPU is
+    otherwise idle, training runs at full speed."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINER_NICENESS)
+    except (AttributeError, OSError, PermissionError):
+        pass  # Windows, or not permitted: run at normal priority
 
 
 class TrainingThread(QThread):
@@ -53,6 +66,7 @@ class TrainingThread(QThread):
 
     # --- runs on the worker thread -------------------------------------------------------
     def run(self) -> None:  # noqa: D401 - QThread entry point
+        _yield_to_gui_thread()
         try:
             self.trainer = self.factory(self.control, self._sink)
         except GenplayError as exc:

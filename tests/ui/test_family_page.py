@@ -1,0 +1,97 @@
+"""The page machinery: validation beside fields, live settings, open/save, bad files."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.engine.checkpoint import read_checkpoint
+from tests.ui.conftest import wait_idle
+
+
+def test_invalid_fields_show_a_reason_and_block_start(qtbot, main_window):
+    page = main_window.pages["vae"]
+    lr = page.form.editors["lr"]
+    lr.setText("-0.1")
+    assert "at least" in page.form.error_text("lr")
+    page.form.editors["batch_size"].setText("zero")
+    assert page.form.error_text("batch_size") == "enter a whole number"
+    page.start()
+    assert page.thread is None and page.state == "idle"
+    assert "Cannot start" in page.bar.status.text()
+    lr.setText("0.002")
+    assert page.form.error_text("lr") == ""
+
+
+def test_learning_rate_edited_while_paused_applies_without_losing_the_run(qtbot, main_window):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
+    page.start()
+    qtbot.waitUntil(lambda: page.state == "running" and page.loss_plot.point_count("loss") > 2, timeout=20000)
+    page.pause()
+    trainer = page.thread.trainer
+    page.form.editors["lr"].setText("0.0005")
+    page.form.editors["beta"].setText("3")
+    page.step_once()
+    qtbot.waitUntil(
+        lambda: trainer.task.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.0005), timeout=5000
+    )
+    assert trainer.task.hparams.beta == 3.0
+    assert page.thread.trainer is trainer  # same run, not restarted
+    page.stop()
+    wait_idle(qtbot, page)
+
+
+def test_save_then_open_round_trip(qtbot, main_window, tmp_path):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 20, "batch_size": 16, "latent_dim": 3})
+    page.start()
+    wait_idle(qtbot, page)
+    path = tmp_path / "mine.safetensors"
+    assert page.save_checkpoint_to(path)
+    assert read_checkpoint(path).step == 20
+    page.new_model()
+    assert page.snapshot is None
+    assert main_window.open_checkpoint(path)
+    assert page.snapshot is not None and page.snapshot.step == 20
+    assert page.form.value("latent_dim") == 3
+    assert main_window.tabs.currentWidget() is page
+
+
+def test_saving_during_a_run_happens_on_the_trainer_thread(qtbot, main_window, tmp_path):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 100000, "batch_size": 16})
+    page.start()
+    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+    path = tmp_path / "live.safetensors"
+    page.save_checkpoint_to(path)
+    qtbot.waitUntil(lambda: "Saved live.safetensors" in page.bar.status.text(), timeout=5000)
+    assert read_checkpoint(path).step > 0
+    page.stop()
+    wait_idle(qtbot, page)
+
+
+def test_a_bad_file_is_refused_and_the_model_is_kept(qtbot, main_window, tmp_path):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 5, "batch_size": 16})
+    qtbot.mouseClick(page.bar.start_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, page)
+    kept = page.snapshot
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 3)
+    assert not main_window.open_checkpoint(bad)
+    assert "too short" in main_window.last_error
+    assert page.snapshot is kept
+
+
+def test_failure_in_setup_is_reported_and_the_page_stays_usable(qtbot, main_window):
+    page = main_window.pages["vae"]
+    page.bar.dataset.setCurrentText("/no/such/folder")
+    page.start()
+    wait_idle(qtbot, page)
+    assert "does not exist" in page.bar.status.text() or "neither" in page.bar.status.text()
+    page.bar.dataset.setCurrentText("shapes")
+    page.form.set_values({"steps": 3, "batch_size": 16})
+    page.start()
+    wait_idle(qtbot, page)
+    assert "Finished 3 steps" in page.bar.status.text()
