@@ -33,11 +33,18 @@ class RunControl:
         self._stopped = False
         self._queued: deque[Command] = deque()
         self._pending: list[Callable[[], None]] = []
+        self._waiting = False
 
     @property
     def paused(self) -> bool:
         with self._cond:
             return self._paused
+
+    @property
+    def waiting(self) -> bool:
+        """True while the trainer sits paused at a step boundary (no step in flight)."""
+        with self._cond:
+            return self._waiting
 
     @property
     def stop_requested(self) -> bool:
@@ -101,4 +108,6 @@ class RunControl:
                     return self._queued.popleft()
                 if not self._paused:
                     return RUN
+                self._waiting = True
                 self._cond.wait(timeout=0.5)
+                self._waiting = False

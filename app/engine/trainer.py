@@ -30,7 +30,8 @@ from app.engine.checkpoint.run_state import (
     save_run_state,
 )
 from app.engine.control import RunControl
-from app.engine.errors import ConfigError, GenplayError, TrainingError
+from app.engine.devices import resolve_device
+from app.engine.errors import GenplayError, TrainingError
 from app.engine.events import (
     CheckpointEvent,
     FinishedEvent,
@@ -90,16 +91,41 @@ class Trainer:
 
     # --- settings changed between steps (call through ``control.submit``) ------------------
     def update_train_config(self, **changes: Any) -> None:
+        """Change run settings between steps; the model and optimiser state are kept."""
         candidate = TrainConfig.from_dict({**self.config.to_dict(), **changes})
         candidate.validate()
-        if candidate.device != self.config.device:
-            raise ConfigError("the device cannot change during a run; stop and start again.")
-        if candidate.batch_size != self.config.batch_size:
-            raise ConfigError("the batch size cannot change during a run; stop and start again.")
+        device_changed = candidate.device != self.config.device
+        batch_changed = candidate.batch_size != self.config.batch_size
         for key, value in changes.items():
-            setattr(self.config, key, value)
+            if key != "device":
+                setattr(self.config, key, value)
         if "lr" in changes:
             self.task.set_base_lr(candidate.lr)
+        if device_changed:
+            self.switch_device(candidate.device)
+        elif batch_changed:
+            self._rebuild_batches(keep_position=False)
+
+    def switch_device(self, name: str) -> None:
+        """Move the model, optimiser state and data to another device, keeping the run."""
+        device = resolve_device(name)
+        self.task.move_to(device)
+        self.config.device = name
+        self._rebuild_batches(keep_position=True)
+
+    def switch_data(self, data: Any) -> None:
+        """Continue the run on another dataset of the same shape (fresh batch order)."""
+        self.task.check_data(data, self.task.model_config)
+        self.task.data = data
+        self._rebuild_batches(keep_position=False)
+        self.sink(NoticeEvent(f"Now training on {data.name}."))
+
+    def _rebuild_batches(self, keep_position: bool) -> None:
+        state = self.batches.state_dict() if keep_position else None
+        self.batches = self.task.make_batches(self.config.seed + self.step)
+        if state is not None:
+            self.batches.load_state_dict(state)
+        self._val_batches = None
 
     # --- one step -------------------------------------------------------------------------
     def _train_one(self) -> dict[str, float]:

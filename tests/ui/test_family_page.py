@@ -29,6 +29,7 @@ def test_learning_rate_edited_while_paused_applies_without_losing_the_run(qtbot,
     page.start()
     qtbot.waitUntil(lambda: page.state == "running" and page.loss_plot.point_count("loss") > 2, timeout=20000)
     page.pause()
+    qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=5000)
     trainer = page.thread.trainer
     page.form.editors["lr"].setText("0.0005")
     page.form.editors["beta"].setText("3")

@@ -138,6 +138,21 @@ class Task(ABC):
                 group["lr"] = lr = group["base_lr"] * factor
         return lr
 
+    def move_to(self, device: torch.device) -> None:
+        """Move model, optimiser moments and the task's generator to ``device`` between steps.
+
+        Families holding other tensors (e.g. a fixed noise batch) extend this.
+        """
+        self.model.to(device)
+        for optimizer in self.optimizers:
+            for state in optimizer.state.values():
+                for key, value in state.items():
+                    if isinstance(value, torch.Tensor) and key != "step":
+                        state[key] = value.to(device)
+        seed = int(torch.randint(0, 2**62, (1,), generator=self.rng, device=self.rng.device))
+        self.rng = torch.Generator(device=device).manual_seed(seed)
+        self.device = device
+
     def set_hparams(self, **changes: Any) -> None:
         """Change task hyperparameters (e.g. β, λ, n_critic); they apply from the next step."""
         known = {f.name for f in dataclasses.fields(self.hparams)}

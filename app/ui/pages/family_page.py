@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from app.engine.checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from app.engine.checkpoint import Checkpoint, CheckpointError, read_checkpoint, save_checkpoint
 from app.engine.control import RunControl
 from app.engine.data import BUILTIN_DATASETS, DataBundle, load_dataset
 from app.engine.errors import GenplayError
@@ -48,7 +48,7 @@ def train_fields(defaults: Any) -> list[FieldSpec]:
         FieldSpec("steps", "Steps to train", "int", defaults.steps, 1, 10_000_000,
                   tooltip="How many optimisation steps this run performs.", live=True),
         FieldSpec("batch_size", "Batch size", "int", defaults.batch_size, 1, 65536,
-                  tooltip="Examples per step."),
+                  tooltip="Examples per step; may change while paused.", live=True),
         FieldSpec("lr", "Learning rate", "float", defaults.lr, 1e-8, 10.0,
                   tooltip="Base learning rate; may change while paused.", live=True),
         FieldSpec("schedule", "LR schedule", "choice", defaults.schedule,
@@ -92,6 +92,8 @@ class FamilyPage(QWidget):
         self.last_good_checkpoint: Path | None = None
         self._data: DataBundle | None = None
         self._run_start_step = 0
+        self._run_dataset = ""
+        self._run_device = ""
 
         datasets = [n for n, d in BUILTIN_DATASETS.items() if d.kind in self.task_cls.data_kinds]
         self.bar = TrainingBar(self.prefix, datasets, self.task_cls.default_dataset)
@@ -104,6 +106,7 @@ class FamilyPage(QWidget):
         self.bar.stepClicked.connect(self.step_once)
         self.bar.stopClicked.connect(self.stop)
         self.bar.newModelClicked.connect(self.new_model)
+        self.bar.rollbackClicked.connect(self.roll_back)
         self.form.liveChanged.connect(self._live_setting_changed)
 
     # --- hooks for the family pages --------------------------------------------------------
@@ -151,6 +154,7 @@ class FamilyPage(QWidget):
     # --- controls -------------------------------------------------------------------------
     def start(self) -> None:
         if self.state == "paused" and self.thread is not None:
+            self._apply_paused_switches()
             self.thread.control.resume()
             self._set_state("running")
             return
@@ -165,6 +169,7 @@ class FamilyPage(QWidget):
     def step_once(self, action: str | None = None) -> None:
         """One training step (or one task action such as a single critic update)."""
         if self.thread is not None and self.state == "paused":
+            self._apply_paused_switches()
             self.thread.control.request_action(action)
         elif self.state == "idle":
             self._launch(start_paused=True, action=action)
@@ -190,6 +195,7 @@ class FamilyPage(QWidget):
         return values
 
     def _launch(self, start_paused: bool, action: str | None = None) -> None:
+        self.bar.rollback_button.hide()
         try:
             settings = self.collect_settings()
         except FieldError as exc:
@@ -199,6 +205,7 @@ class FamilyPage(QWidget):
         control = RunControl(start_paused=start_paused)
         if start_paused:
             control.request_action(action)
+        self._run_dataset, self._run_device = dataset, settings["device"]
         factory = self._trainer_factory(settings, dataset, self.trainer, self.loaded_checkpoint)
         thread = TrainingThread(factory, control)
         thread.metricsBatch.connect(self._on_metrics)
@@ -316,15 +323,44 @@ class FamilyPage(QWidget):
             thread.deleteLater()
         self.thread = None
         self._set_state("idle")
+        total = self.trainer.config.steps if self.trainer is not None else 0
+        self.bar.show_finished(event.step, total, event.reason)
         level = "error" if event.failed else "info"
         message = event.message
-        if event.failed and self.last_good_checkpoint is not None:
-            message += f" The last good checkpoint is {self.last_good_checkpoint.name}."
+        if event.failed:
+            message += " The weights are as they were before the failing step: Start resumes"
+            if self.last_good_checkpoint is not None and self.last_good_checkpoint.exists():
+                message += ", Roll back reopens the last good checkpoint."
+                self.bar.rollback_button.setText(f"Roll back to {self.last_good_checkpoint.name}")
+                self.bar.rollback_button.show()
+            else:
+                message += "."
         self.show_message(message, level)
 
     def _set_snapshot(self, snapshot: ModelSnapshot | None) -> None:
         self.snapshot = snapshot
         self.modelChanged.emit(snapshot)
+
+    def _apply_paused_switches(self) -> None:
+        """Dataset or device changed while paused: switch the run over at the next boundary."""
+        thread = self.thread
+        dataset = self.bar.dataset.currentText().strip()
+        device = self.bar.device.currentText()
+        if thread is None or (dataset, device) == (self._run_dataset, self._run_device):
+            return
+        old_dataset = self._run_dataset
+        self._run_dataset, self._run_device = dataset, device
+
+        def switch() -> None:
+            trainer = thread.trainer
+            if trainer is None:
+                return
+            if dataset != old_dataset:
+                trainer.switch_data(load_dataset(dataset, seed=trainer.config.seed))
+            if device != trainer.config.device:
+                trainer.switch_device(device)
+
+        thread.control.submit(switch)
 
     # --- live settings ----------------------------------------------------------------------
     def _live_setting_changed(self, key: str, value: Any) -> None:
@@ -346,8 +382,21 @@ class FamilyPage(QWidget):
 
         thread.control.submit(apply)
 
+    def roll_back(self) -> bool:
+        """Reopen the last checkpoint the failed run saved; Start then resumes from it exactly."""
+        path = self.last_good_checkpoint
+        if self.is_active or path is None:
+            return False
+        try:
+            checkpoint = read_checkpoint(path)
+        except CheckpointError as exc:
+            self.show_message(f"Cannot roll back: {exc}", "error")
+            return False
+        self.bar.rollback_button.hide()
+        return self.open_checkpoint(checkpoint, keep_plot=True)
+
     # --- checkpoints ------------------------------------------------------------------------
-    def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
+    def open_checkpoint(self, checkpoint: Checkpoint, keep_plot: bool = False) -> bool:
         """Show an already validated checkpoint on this page; refused while training."""
         if self.is_active:
             self.show_message("Stop the current run before opening another checkpoint.", "error")
@@ -362,7 +411,9 @@ class FamilyPage(QWidget):
         self._data = None
         self.trainer = None
         self.loaded_checkpoint = checkpoint
-        self.loss_plot.clear()
+        self.bar.rollback_button.hide()
+        if not keep_plot:
+            self.loss_plot.clear()
         self._set_snapshot(ModelSnapshot(self.family, checkpoint.config, checkpoint.tensors, checkpoint.step))
         name = checkpoint.path.name if checkpoint.path else "checkpoint"
         self.show_message(f"Opened {name}: {self.title} at step {checkpoint.step:,}.")

@@ -37,6 +37,7 @@ class TrainingBar(QWidget):
     stepClicked = Signal()
     stopClicked = Signal()
     newModelClicked = Signal()
+    rollbackClicked = Signal()
 
     def __init__(self, prefix: str, datasets: list[str], default_dataset: str,
                  parent: QWidget | None = None) -> None:  # fmt: skip
@@ -65,6 +66,14 @@ class TrainingBar(QWidget):
         self.new_button = button(
             "New", "New model", "Discard the current weights and start from scratch", pixmaps.SP_FileIcon
         )
+        self.rollback_button = button(
+            "Rollback",
+            "Roll back",
+            "Reopen the last good checkpoint of the failed run",
+            pixmaps.SP_BrowserReload,
+        )
+        self.rollback_button.hide()
+        self.rollback_button.clicked.connect(self.rollbackClicked)
         self.start_button.clicked.connect(self.startClicked)
         self.pause_button.clicked.connect(self.pauseClicked)
         self.step_button.clicked.connect(self.stepClicked)
@@ -113,6 +122,7 @@ class TrainingBar(QWidget):
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.addWidget(self.progress)
         bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.rollback_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -139,9 +149,11 @@ class TrainingBar(QWidget):
         self.step_button.setEnabled(state in ("idle", "paused"))
         self.stop_button.setEnabled(active)
         self.new_button.setEnabled(not active)
-        self.dataset.setEnabled(not active)
-        self.browse_button.setEnabled(not active)
-        self.device.setEnabled(not active)
+        # the dataset and the device may change while paused; they apply when the run goes on
+        changeable = state in ("idle", "paused")
+        self.dataset.setEnabled(changeable)
+        self.browse_button.setEnabled(changeable)
+        self.device.setEnabled(changeable)
 
     def show_progress(self, event: ProgressEvent) -> None:
         fraction = event.step / event.total if event.total else 0.0
@@ -153,6 +165,13 @@ class TrainingBar(QWidget):
                 f"step {event.step:,}/{event.total:,} · {event.steps_per_s:.0f} steps/s · "
                 f"ETA {format_eta(event.eta_s)}"
             )
+
+    def show_finished(self, step: int, total: int, reason: str) -> None:
+        words = {"completed": "finished", "stopped": "stopped", "early_stopped": "stopped early",
+                 "error": "failed", "non_finite": "failed (NaN/Inf)"}  # fmt: skip
+        if total:
+            self.progress.setValue(int(round(100 * min(1.0, step / total))))
+        self.progress.setFormat(f"step {step:,} — {words.get(reason, reason)}")
 
     def set_status(self, text: str, level: str = "info") -> None:
         colours = {"info": "", "warning": "color: #8a6d00;", "error": "color: #c62828;"}
