@@ -31,11 +31,13 @@ def test_pause_step_and_resume(qtbot, main_window):
     qtbot.waitUntil(lambda: page.state == "running" and page.loss_plot.point_count("loss") > 3, timeout=20000)
     page.pause()
     qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=5000)
-    before = page.loss_plot.point_count("loss")
+    trainer = page.thread.trainer
+    before = trainer.step
+    qtbot.waitUntil(lambda: page.loss_plot.point_count("loss") == before, timeout=5000)
     page.step_once()
     qtbot.waitUntil(lambda: page.loss_plot.point_count("loss") == before + 1, timeout=5000)
-    qtbot.wait(200)
-    assert page.loss_plot.point_count("loss") == before + 1
+    qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=5000)
+    assert trainer.step == before + 1
     page.start()  # resume
     qtbot.waitUntil(lambda: page.loss_plot.point_count("loss") > before + 5, timeout=10000)
     page.stop()
