@@ -47,22 +47,21 @@ class VAEConfig:
         check_range("image height", h, 2, 256)
         check_range("image width", w, 2, 256)
         check_range("latent_dim", self.latent_dim, 1, 512)
-        if self.arch == "mlp":
-            if not 1 <= len(self.hidden_dims) <= 8:
-                raise ValueError("hidden_dims must list 1 to 8 layer widths")
-            for width in self.hidden_dims:
-                check_range("hidden layer width", width, 1, 8192)
-        else:
-            if not 1 <= len(self.conv_channels) <= 4:
-                raise ValueError("conv_channels must list 1 to 4 channel counts")
-            for ch in self.conv_channels:
-                check_range("conv channel count", ch, 1, 512)
-            factor = 2 ** len(self.conv_channels)
-            if h % factor or w % factor:
-                raise ValueError(
-                    f"a conv VAE with {len(self.conv_channels)} layers needs image sides "
-                    f"divisible by {factor}, not {h}×{w}"
-                )
+        # both layer lists are checked whichever arch is chosen: a config is data from a file
+        if not 1 <= len(self.hidden_dims) <= 8:
+            raise ValueError("hidden_dims must list 1 to 8 layer widths")
+        for width in self.hidden_dims:
+            check_range("hidden layer width", width, 1, 8192)
+        if not 1 <= len(self.conv_channels) <= 4:
+            raise ValueError("conv_channels must list 1 to 4 channel counts")
+        for ch in self.conv_channels:
+            check_range("conv channel count", ch, 1, 512)
+        factor = 2 ** len(self.conv_channels)
+        if self.arch == "conv" and (h % factor or w % factor):
+            raise ValueError(
+                f"a conv VAE with {len(self.conv_channels)} layers needs image sides "
+                f"divisible by {factor}, not {h}×{w}"
+            )
 
 
 class VAELoss(NamedTuple):

@@ -37,12 +37,22 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    """Temp files of an earlier, interrupted write of the same file (a crash or SIGKILL)."""
+    for stale in folder.glob(f".{name}.*{TEMP_SUFFIX}"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
 def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     """Write ``data`` to ``path`` atomically; raise CheckpointError and keep the old file on failure."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CheckpointError(f"Cannot save {path.name}: the folder {folder} does not exist.")
+    _remove_stale_temps(folder, path.name)
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)

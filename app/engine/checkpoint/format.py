@@ -211,6 +211,8 @@ def checkpoint_from_bytes(data: bytes, name: str = "the file") -> Checkpoint:
     metadata = header.metadata
     _check_format(metadata, name)
     family = metadata.get("family")
+    if family is None:
+        raise CheckpointError(f"{name} does not say which model family it holds.")
     if family not in TASKS:
         raise CheckpointError(
             f"{name} holds a model of unknown family {family!r}; genplay knows {', '.join(TASKS)}."
