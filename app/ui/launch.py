@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.ui.main_window import MainWindow
@@ -13,6 +14,10 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("genplay")
     app.setOrganizationName("genplay")
+    from resources import ICON
+
+    if ICON.exists():
+        app.setWindowIcon(QIcon(str(ICON)))
     return app
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import torch
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
 
 from app import __version__
 from app.engine.checkpoint import CheckpointError, read_checkpoint
 from app.engine.devices import describe_device, resolve_device
+from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
 from app.ui.pages.family_page import FamilyPage
 
@@ -24,11 +25,16 @@ class MainWindow(QMainWindow):
     checkpointOpened = Signal(str, str)  # family, path
     errorShown = Signal(str)
 
-    def __init__(self) -> None:
+    def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("genplay — learn generative models by training them")
+        self.settings = settings or AppSettings()
+        self.setAcceptDrops(True)
         self.resize(1400, 900)
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("familyTabs")
         self.tabs.setDocumentMode(True)
@@ -40,6 +46,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.last_error = ""
         self._build_menus()
+        self._build_shortcuts()
         self.statusBar().showMessage("Ready.")
 
     # --- menus ------------------------------------------------------------------------------
@@ -49,11 +56,69 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&Save checkpoint…", QKeySequence.StandardKey.Save, self.save_dialog)
         quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
         file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addAction(self.save_action)
+        file_menu.addSeparator()
+        self.export_menu = file_menu.addMenu("&Export")
+        self.export_menu.setObjectName("exportMenu")
+        self.export_menu.aboutToShow.connect(self._fill_export_menu)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard shortcuts", None, self.show_shortcuts))
         help_menu.addAction(self._action("&About genplay", None, self.show_about))
+
+    def _build_shortcuts(self) -> None:
+        """Space: start/pause; S: one step. Text fields keep their keys (Qt's shortcut override)."""
+        self.shortcuts = {
+            "start_pause": QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_start_pause),
+            "step": QShortcut(QKeySequence(Qt.Key.Key_S), self, lambda: self.current_page().step_once()),
+        }
+
+    def toggle_start_pause(self) -> None:
+        page = self.current_page()
+        if page.state == "running":
+            page.pause()
+        elif page.state in ("idle", "paused"):
+            page.start()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_files()
+        if not recent:
+            self.recent_menu.addAction("(no recent checkpoints)").setEnabled(False)
+        for path in recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_checkpoint(p))
+
+    def _fill_export_menu(self) -> None:
+        self.export_menu.clear()
+        for label, suffix, export in self.current_page().exports():
+            action = self.export_menu.addAction(label)
+            action.triggered.connect(
+                lambda _c=False, s=suffix, e=export, n=label: self.export_dialog(n, s, e)
+            )
+
+    def export_dialog(self, label: str, suffix: str, export) -> None:
+        folder = self.settings.last_folder("export")
+        name = f"{self.current_page().family}-{label.split()[0].lower()}.{suffix}"
+        path, _ = QFileDialog.getSaveFileName(
+            self, label.rstrip("…"), str(Path(folder) / name) if folder else name, f"*.{suffix}"
+        )
+        if not path:
+            return
+        if not path.lower().endswith(f".{suffix}"):
+            path += f".{suffix}"
+        try:
+            export(path)
+        except (OSError, ValueError) as exc:
+            self.show_error(f"Could not export {Path(path).name}: {exc}")
+            return
+        self.settings.set_last_folder("export", path)
+        self.statusBar().showMessage(f"Exported {path}", 5000)
 
     def _action(self, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)
@@ -73,7 +138,8 @@ class MainWindow(QMainWindow):
 
     # --- opening and saving ---------------------------------------------------------------------
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", CHECKPOINT_FILTER)
+        folder = self.settings.last_folder("checkpoints")
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", folder, CHECKPOINT_FILTER)
         if path:
             self.open_checkpoint(path)
 
@@ -92,19 +158,25 @@ class MainWindow(QMainWindow):
             self.show_error(f"{checkpoint.family.upper()} page is training; stop it before opening a file.")
             return False
         self.show_page(checkpoint.family)
+        self.settings.add_recent_file(path)
+        self.settings.set_last_folder("checkpoints", path)
         self.statusBar().showMessage(f"Opened {path}", 5000)
         self.checkpointOpened.emit(checkpoint.family, str(path))
         return True
 
     def save_dialog(self) -> None:
         page = self.current_page()
+        folder = self.settings.last_folder("checkpoints")
+        name = f"{page.family}.safetensors"
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save checkpoint", f"{page.family}.safetensors", CHECKPOINT_FILTER
+            self, "Save checkpoint", str(Path(folder) / name) if folder else name, CHECKPOINT_FILTER
         )
         if path:
             if not path.endswith(".safetensors"):
                 path += ".safetensors"
-            page.save_checkpoint_to(path)
+            if page.save_checkpoint_to(path):
+                self.settings.add_recent_file(path)
+                self.settings.set_last_folder("checkpoints", path)
 
     def show_error(self, message: str) -> None:
         """Tell the user without blocking: a window-modal box plus the status bar."""
@@ -133,6 +205,43 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
+    def show_shortcuts(self) -> None:
+        text = ("<table>"
+                "<tr><td><b>Space</b></td><td>start / pause / resume training</td></tr>"
+                "<tr><td><b>S</b></td><td>one training step</td></tr>"
+                "<tr><td><b>Ctrl+O</b></td><td>open a checkpoint</td></tr>"
+                "<tr><td><b>Ctrl+S</b></td><td>save the current model</td></tr>"
+                "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>"
+                "<p>Drop a .safetensors file on the window to open it.</p>")  # fmt: skip
+        box = QMessageBox(
+            QMessageBox.Icon.NoIcon, "Keyboard shortcuts", text, QMessageBox.StandardButton.Ok, self
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # --- drag and drop ------------------------------------------------------------------------------
+    @staticmethod
+    def _dropped_checkpoint(event) -> str | None:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(".safetensors"):
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if self._dropped_checkpoint(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        path = self._dropped_checkpoint(event)
+        if path:
+            event.acceptProposedAction()
+            self.open_checkpoint(path)
+
     # --- closing --------------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         ok = True
@@ -141,5 +250,7 @@ class MainWindow(QMainWindow):
         return ok
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.sync()
         self.shutdown()
         event.accept()

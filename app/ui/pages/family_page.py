@@ -38,6 +38,13 @@ from app.ui.widgets.settings_form import FieldError, FieldSpec, SettingsForm
 from app.ui.widgets.training_bar import TrainingBar
 from models.config_fields import config_to_dict
 
+
+def export_widget_png(widget: QWidget, path: str | Path) -> None:
+    """Save what ``widget`` shows as a PNG, at its on-screen size."""
+    if not widget.grab().save(str(path), "PNG"):
+        raise OSError(f"could not write {Path(path).name}")
+
+
 SNAPSHOT_INTERVAL_S = 0.3  # weights published to the GUI about three times a second
 VISUALS_INTERVAL_S = 0.5  # pictures (reconstructions, samples) twice a second
 
@@ -457,6 +464,19 @@ class FamilyPage(QWidget):
             return False
         self.show_message(f"Saved {path.name}.")
         return True
+
+    # --- exports ----------------------------------------------------------------------------
+    def exports(self) -> list[tuple[str, str, Any]]:
+        """(menu label, file suffix, function(path)) for File → Export; pages add their views."""
+        return [
+            ("Loss curves as CSV…", "csv", self.export_metrics_csv),
+            ("Loss plot as PNG…", "png", lambda path: export_widget_png(self.loss_plot.plot, path)),
+        ]
+
+    def export_metrics_csv(self, path: str | Path) -> None:
+        """Every plotted metric by step (histories past 20,000 points are thinned; the CLI's
+        ``--metrics`` keeps every step)."""
+        self.loss_plot.write_csv(path)
 
     def has_model(self) -> bool:
         return self.snapshot is not None

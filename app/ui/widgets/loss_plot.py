@@ -12,6 +12,7 @@ hour-long run cannot grow memory without bound.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,6 +187,21 @@ class LossPlot(QWidget):
 
     def point_count(self, key: str) -> int:
         return len(self.series[key].steps) if key in self.series else 0
+
+    def write_csv(self, path) -> None:
+        """One row per step, one column per metric (empty where a metric has no value)."""
+        keys = [k for k, series in self.series.items() if series.steps]
+        table: dict[float, dict[str, float]] = {}
+        for key in keys:
+            series = self.series[key]
+            for step, value in zip(series.steps, series.values, strict=True):
+                table.setdefault(step, {})[key] = value
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["step", *keys])
+            for step in sorted(table):
+                row = table[step]
+                writer.writerow([int(step), *(row.get(k, "") for k in keys)])
 
     # --- drawing ----------------------------------------------------------------------------
     def redraw(self) -> None:

@@ -1,0 +1,109 @@
+"""First-run comforts: remembered settings, recent files, drag-and-drop, shortcuts, exports."""
+
+from __future__ import annotations
+
+import csv
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from app.ui.app_settings import AppSettings
+from tests.ui.conftest import wait_idle
+
+
+def _trained_file(qtbot, window, tmp_path):
+    page = window.pages["vae"]
+    page.form.set_values({"steps": 4, "batch_size": 16, "latent_dim": 2})
+    page.start()
+    wait_idle(qtbot, page)
+    path = tmp_path / "small.safetensors"
+    assert page.save_checkpoint_to(path)
+    return path
+
+
+def test_settings_round_trip(tmp_path):
+    settings = AppSettings()
+    settings.set_last_folder("checkpoints", tmp_path / "x.safetensors")
+    for i in range(12):
+        settings.add_recent_file(tmp_path / f"{i}.safetensors")
+    settings.sync()
+    again = AppSettings()
+    assert again.last_folder("checkpoints") == str(tmp_path)
+    recent = again.recent_files()
+    assert len(recent) == 8 and recent[0].endswith("11.safetensors")
+
+
+def test_geometry_is_remembered(qtbot, main_window):
+    main_window.resize(633, 455)
+    main_window.close()
+    from app.ui.main_window import MainWindow
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.size().height() == 455  # (the offscreen screen clamps the width)
+
+
+def test_opened_files_become_recent(qtbot, main_window, tmp_path):
+    path = _trained_file(qtbot, main_window, tmp_path)
+    main_window.pages["vae"].new_model()
+    assert main_window.open_checkpoint(path)
+    main_window._fill_recent_menu()
+    actions = main_window.recent_menu.actions()
+    assert actions[0].text() == "small.safetensors"
+    actions[0].trigger()
+    assert main_window.pages["vae"].snapshot.step == 4
+
+
+def test_drag_and_drop_opens_a_checkpoint(qtbot, main_window, tmp_path):
+    path = _trained_file(qtbot, main_window, tmp_path)
+    page = main_window.pages["vae"]
+    page.new_model()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    main_window.dropEvent(event)
+    assert page.snapshot is not None and page.snapshot.step == 4
+    assert main_window.tabs.currentWidget() is page
+
+
+def test_space_and_s_shortcuts(qtbot, main_window):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 100000, "batch_size": 16})
+    main_window.activateWindow()
+    main_window.shortcuts["start_pause"].activated.emit()
+    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+    main_window.shortcuts["start_pause"].activated.emit()
+    assert page.state == "paused"
+    qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=5000)
+    step = page.thread.trainer.step
+    main_window.shortcuts["step"].activated.emit()
+    qtbot.waitUntil(lambda: page.thread.trainer.step == step + 1, timeout=5000)
+    page.stop()
+    wait_idle(qtbot, page)
+
+
+def test_export_metrics_csv_and_plot_png(qtbot, main_window, tmp_path):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 10, "batch_size": 16, "val_every": 5})
+    page.start()
+    wait_idle(qtbot, page)
+    exports = {label: fn for label, _suffix, fn in page.exports()}
+    exports["Loss curves as CSV…"](tmp_path / "m.csv")
+    rows = list(csv.reader(open(tmp_path / "m.csv", encoding="utf-8")))
+    assert rows[0][:2] == ["step", "loss"] and len(rows) == 11
+    assert rows[5][rows[0].index("val_loss")] != ""
+    exports["Loss plot as PNG…"](tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    main_window._fill_export_menu()
+    assert [a.text() for a in main_window.export_menu.actions()][:2] == list(exports)[:2]
+
+
+def test_about_names_versions_and_device(qtbot, main_window):
+    main_window.show_about()
+    box = main_window.findChild(object, "aboutDialog")
+    assert box is not None
+    assert "PyTorch" in box.text() and "Device in use: cpu" in box.text()
+    box.close()
+    QApplication.processEvents()
