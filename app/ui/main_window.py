@@ -164,6 +164,19 @@ class MainWindow(QMainWindow):
         self.checkpointOpened.emit(checkpoint.family, str(path))
         return True
 
+    def open_shipped_weights(self) -> None:
+        """At first launch every page shows its pretrained model, so everything is alive."""
+        from weights import shipped_checkpoint
+
+        for family, page in self.pages.items():
+            path = shipped_checkpoint(family)
+            if path is None or page.has_model() or page.is_active:
+                continue
+            try:
+                page.open_checkpoint(read_checkpoint(path))
+            except CheckpointError as exc:
+                page.show_message(f"The shipped {family} model could not be opened: {exc}", "warning")
+
     def save_dialog(self) -> None:
         page = self.current_page()
         folder = self.settings.last_folder("checkpoints")
