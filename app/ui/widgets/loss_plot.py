@@ -37,38 +37,64 @@ def debiased_ema(values: np.ndarray, alpha: float) -> np.ndarray:
 
 @dataclass
 class Series:
+    """One metric's history in growable NumPy buffers (no per-redraw list conversion)."""
+
     key: str
     label: str
     color: str
     smoothed: bool = True  # False: sparse series (validation) drawn as raw points
     right_axis: bool = False
-    steps: list[float] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    smooth: list[float] = field(default_factory=list)
     ema: float = 0.0
     count: int = 0  # t in the EMA
     raw_item: pg.PlotDataItem | None = None
     smooth_item: pg.PlotDataItem | None = None
+    _x: np.ndarray = field(default_factory=lambda: np.empty(256))
+    _raw: np.ndarray = field(default_factory=lambda: np.empty(256))
+    _smooth: np.ndarray = field(default_factory=lambda: np.empty(256))
+    n: int = 0
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._x[: self.n]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._raw[: self.n]
+
+    @property
+    def smooth(self) -> np.ndarray:
+        return self._smooth[: self.n]
 
     def add(self, step: float, value: float, alpha: float) -> None:
-        self.steps.append(step)
-        self.values.append(value)
+        if self.n == len(self._x):
+            for name in ("_x", "_raw", "_smooth"):
+                grown = np.empty(2 * self.n)
+                grown[: self.n] = getattr(self, name)
+                setattr(self, name, grown)
         self.count += 1
         if np.isfinite(value):
             self.ema = alpha * self.ema + (1.0 - alpha) * value
-        self.smooth.append(self.ema / (1.0 - alpha**self.count) if alpha > 0 else value)
+        self._x[self.n] = step
+        self._raw[self.n] = value
+        self._smooth[self.n] = self.ema / (1.0 - alpha**self.count) if alpha > 0 else value
+        self.n += 1
 
     def recompute(self, alpha: float) -> None:
-        self.smooth = list(debiased_ema(np.nan_to_num(np.asarray(self.values)), alpha))
-        self.count = len(self.values)
-        self.ema = self.smooth[-1] * (1.0 - alpha**self.count) if self.values else 0.0
+        self._smooth[: self.n] = debiased_ema(np.nan_to_num(self.values), alpha)
+        self.count = self.n
+        self.ema = float(self._smooth[self.n - 1]) * (1.0 - alpha**self.count) if self.n else 0.0
 
     def thin(self) -> None:
         """Drop every other point of the older half (keeps the shape, halves the cost)."""
-        half = len(self.steps) // 2
-        for name in ("steps", "values", "smooth"):
+        half = self.n // 2
+        keep = np.concatenate([np.arange(0, half, 2), np.arange(half, self.n)])
+        for name in ("_x", "_raw", "_smooth"):
             data = getattr(self, name)
-            setattr(self, name, data[:half:2] + data[half:])
+            data[: len(keep)] = data[keep]
+        self.n = len(keep)
+
+    def reset(self) -> None:
+        self.n, self.count, self.ema = 0, 0, 0.0
 
 
 class LossPlot(QWidget):
@@ -116,7 +142,7 @@ class LossPlot(QWidget):
 
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.redraw)
+        self.timer.timeout.connect(self._redraw_if_visible)
         self.timer.start()
 
     # --- series ---------------------------------------------------------------------------
@@ -180,38 +206,39 @@ class LossPlot(QWidget):
 
     def clear(self) -> None:
         for series in self.series.values():
-            series.steps, series.values, series.smooth = [], [], []
-            series.ema, series.count = 0.0, 0
+            series.reset()
         self._dirty = True
         self.redraw()
 
     def point_count(self, key: str) -> int:
-        return len(self.series[key].steps) if key in self.series else 0
+        return self.series[key].n if key in self.series else 0
 
     def write_csv(self, path) -> None:
         """One row per step, one column per metric (empty where a metric has no value)."""
-        keys = [k for k, series in self.series.items() if series.steps]
+        keys = [k for k, series in self.series.items() if series.n]
         table: dict[float, dict[str, float]] = {}
         for key in keys:
             series = self.series[key]
-            for step, value in zip(series.steps, series.values, strict=True):
+            for step, value in zip(series.steps.tolist(), series.values.tolist(), strict=True):
                 table.setdefault(step, {})[key] = value
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["step", *keys])
             for step in sorted(table):
                 row = table[step]
-                writer.writerow([int(step), *(row.get(k, "") for k in keys)])
+                writer.writerow([int(step), *(float(row[k]) if k in row else "" for k in keys)])
 
     # --- drawing ----------------------------------------------------------------------------
+    def _redraw_if_visible(self) -> None:
+        if self.isVisible():  # a hidden tab does no drawing work while training
+            self.redraw()
+
     def redraw(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
         for series in self.series.values():
-            x = np.asarray(series.steps, dtype=np.float64)
-            raw = np.asarray(series.values, dtype=np.float64)
-            smooth = np.asarray(series.smooth, dtype=np.float64)
+            x, raw, smooth = series.steps, series.values, series.smooth
             if not series.smoothed:
                 series.smooth_item.setData(x, raw, connect="finite")
                 continue
