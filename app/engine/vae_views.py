@@ -2,7 +2,8 @@
 
 Qt-free and model-free (numpy in, numpy out), so every view's maths is tested headless:
 
-- traversal:      row r sets z_{d_r} to each of ``columns`` values in [−L, L], the rest = base
+- traversal:      row r sets z_{d_r} to each of ``columns`` values in [−L, L] (or in the range
+                  the data's codes μ_{d_r} span), the rest = base
 - interpolation:  linear  z_t = (1 − t) z_a + t z_b
                   sphere  z_t = sin((1 − t)θ)/sin θ · z_a + sin(tθ)/sin θ · z_b,  cos θ = ẑ_a · ẑ_b
 - latent map:     the first two principal components of μ (SVD of the centred codes)
@@ -27,21 +28,45 @@ def sweep_values(columns: int, limit: float = TRAVERSAL_LIMIT) -> np.ndarray:
 
 
 def traversal_codes(
-    base: np.ndarray, dims: Sequence[int], columns: int, limit: float = TRAVERSAL_LIMIT
+    base: np.ndarray,
+    dims: Sequence[int],
+    columns: int,
+    limit: float = TRAVERSAL_LIMIT,
+    ranges: Sequence[tuple[float, float]] | None = None,
 ) -> np.ndarray:
     """Codes of a traversal grid, row-major: (len(dims) · columns, latent_dim).
 
-    Row r keeps ``base`` except dimension ``dims[r]``, which sweeps ``sweep_values``.
+    Row r keeps ``base`` except dimension ``dims[r]``, which sweeps ``sweep_values(columns, limit)``
+    or, with ``ranges``, ``columns`` evenly spaced values from ``ranges[r][0]`` to ``ranges[r][1]``.
     """
     base = np.asarray(base, dtype=np.float32).reshape(-1)
     for d in dims:
         if not 0 <= d < base.size:
             raise ValueError(f"dimension {d} is outside 0…{base.size - 1}")
+    if ranges is not None and len(ranges) != len(dims):
+        raise ValueError("give one (low, high) range per traversed dimension")
     values = sweep_values(columns, limit)
     codes = np.repeat(base[None, :], len(dims) * columns, axis=0)
     for row, d in enumerate(dims):
+        if ranges is not None:
+            values = np.linspace(ranges[row][0], ranges[row][1], columns, dtype=np.float32)
         codes[row * columns : (row + 1) * columns, d] = values
     return codes
+
+
+def data_ranges(
+    mu: np.ndarray, dims: Sequence[int], low_percent: float = 2.0, high_percent: float = 98.0
+) -> list[tuple[float, float]]:
+    """Where the codes of real data lie along each dimension: percentiles of μ_d over a dataset.
+
+    A β-VAE's codes often fill much less than ±3 (small σ, KL_i of a few nats), so a sweep over
+    the prior's ±3 leaves the data and decodes nonsense; this range stays on it.
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    return [
+        (float(np.percentile(mu[:, d], low_percent)), float(np.percentile(mu[:, d], high_percent)))
+        for d in dims
+    ]
 
 
 def _path_times(steps: int) -> np.ndarray:

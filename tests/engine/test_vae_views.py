@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.engine.vae_views import (
+    data_ranges,
     interpolate,
     lerp,
     manifold_codes,
@@ -36,6 +37,19 @@ def test_traversal_codes_have_one_row_per_dimension_and_keep_the_base():
     np.testing.assert_array_equal(grid[0][:, untouched], np.repeat(base[None, untouched], 5, axis=0))
     with pytest.raises(ValueError, match="outside"):
         traversal_codes(base, dims=[6], columns=3)
+
+
+def test_traversal_codes_can_sweep_each_row_over_its_own_range():
+    rng = np.random.default_rng(1)
+    mu = np.stack([rng.uniform(-1, 1, 1000), rng.uniform(0, 4, 1000)], axis=1)
+    ranges = data_ranges(mu, [1, 0])
+    assert ranges[0] == pytest.approx((0.08, 3.92), abs=0.1)  # 2nd and 98th percentiles
+    assert ranges[1] == pytest.approx((-0.96, 0.96), abs=0.1)
+    codes = traversal_codes(np.zeros(2), [1, 0], columns=3, ranges=ranges).reshape(2, 3, 2)
+    np.testing.assert_allclose(codes[0, :, 1], np.linspace(*ranges[0], 3), rtol=1e-6)
+    np.testing.assert_allclose(codes[1, :, 0], np.linspace(*ranges[1], 3), rtol=1e-6)
+    with pytest.raises(ValueError, match="one"):
+        traversal_codes(np.zeros(2), [1, 0], columns=3, ranges=ranges[:1])
 
 
 def test_lerp_runs_straight_from_a_to_b():

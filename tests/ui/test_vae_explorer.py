@@ -87,6 +87,13 @@ def test_traversal_grid_has_one_row_per_dimension(page, tmp_path):
     path = view.export_png(tmp_path / "traversal.png")
     with Image.open(path) as png:
         assert png.width > 5 * 32 * 3 and png.height > 3 * 32 * 3
+    # sweeping the range the data's codes span: per-row values, labelled with their range
+    view.sweep.setCurrentIndex(1)
+    mu, _ = page.inference.encode(page.current_data().val[:KL_EXAMPLES])
+    low, high = np.percentile(mu[:, 2], [2, 98])
+    np.testing.assert_allclose(view.codes.reshape(3, 5, 4)[1, [0, -1], 2], [low, high], rtol=1e-4, atol=1e-5)
+    assert view.column_labels()[0] == "p2" and "…" in view.row_labels()[0]
+    view.sweep.setCurrentIndex(0)
     # "in use" rows: every dimension whose KL is at least 0.1 nats
     view.rows_mode.setCurrentIndex(0)
     assert view.dims == [int(i) for i in np.flatnonzero(page.kl_values >= 0.1)] or view.dims == [

@@ -106,8 +106,8 @@ class LatentExplorer(QWidget):
     # --- following the model -------------------------------------------------------------------------
     def reset_model(self) -> None:
         """A new config (or none): rebuild the sliders and the map's axes."""
-        self.sliders.set_latent_dim(self.context.vae.latent_dim)
         self.map.reset_model()
+        self.sliders.set_latent_dim(self.context.vae.latent_dim)
         if not self.context.vae.ready:
             self.decoded.clear_image()
 

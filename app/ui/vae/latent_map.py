@@ -315,7 +315,8 @@ class LatentMap(QWidget):
 
     def show_code(self, code: np.ndarray) -> None:
         """Mark where the sliders' code lies on the map."""
-        if self.mu is None or code is None or code.size != self.context.vae.latent_dim:
+        latent_dim = self.context.vae.latent_dim
+        if self.mu is None or code is None or latent_dim == 0 or code.size != latent_dim:
             self.code_marker.setData([], [])
             return
         self.code_marker.setData(pos=self.project(code))

@@ -17,7 +17,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.labelled_grid import save_labelled_grid
-from app.engine.vae_views import TRAVERSAL_LIMIT, most_active_dims, parse_dims, sweep_values, traversal_codes
+from app.engine.tasks.vae_task import KL_EXAMPLES
+from app.engine.vae_views import (
+    TRAVERSAL_LIMIT,
+    data_ranges,
+    most_active_dims,
+    parse_dims,
+    sweep_values,
+    traversal_codes,
+)
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.example_picker import ExamplePicker
@@ -28,6 +36,7 @@ from app.ui.vae.latent_sliders import ACTIVE_KL
 from app.ui.vae.rows import STRETCH, control_row
 
 ROW_MODES = ("dimensions in use", "all dimensions", "these dimensions")
+SWEEP_MODES = ("± L prior standard deviations", "the range of μ_i in the data")
 BASE_MODES = ("zero (the prior's mean)", "the sliders' code", "μ of a validation image")
 MAX_ROWS = 64
 
@@ -41,6 +50,8 @@ class TraversalView(QWidget):
         self.codes: np.ndarray | None = None
         self.images: np.ndarray | None = None
         self.values = sweep_values(7)
+        self.ranges: list[tuple[float, float]] | None = None  # per row, in the data-range sweep
+        self._data_mu: tuple[tuple, np.ndarray] | None = None  # ((step, data id), μ) cache
 
         self.rows_mode = QComboBox()
         self.rows_mode.setObjectName("vaeTraversalRows")
@@ -67,6 +78,14 @@ class TraversalView(QWidget):
         self.limit.setSingleStep(0.5)
         self.limit.setValue(TRAVERSAL_LIMIT)
         self.limit.setToolTip("L: each row sweeps z_i over [−L, L] (prior standard deviations)")
+        self.sweep = QComboBox()
+        self.sweep.setObjectName("vaeTraversalSweep")
+        self.sweep.addItems(SWEEP_MODES)
+        self.sweep.setToolTip(
+            "± L: the prior's scale, the same for every row. Data range: from the 2nd to the 98th "
+            "percentile of μ_i over validation images — where the codes of real images lie "
+            "(a β-VAE's codes often fill much less than ±3, and beyond them the decoder improvises)"
+        )
         self.base_mode = QComboBox()
         self.base_mode.setObjectName("vaeTraversalBase")
         self.base_mode.addItems(BASE_MODES)
@@ -80,7 +99,7 @@ class TraversalView(QWidget):
         self.grid = LabelledGridPlot("vaeTraversalGridPlot")
 
         top = control_row("Rows", self.rows_mode, self.count, self.dims_edit, 12, "Columns", self.columns,
-                          "± L", self.limit, STRETCH, self.export_button)  # fmt: skip
+                          "Sweep", self.sweep, self.limit, STRETCH, self.export_button)  # fmt: skip
         second = control_row("Other dimensions at", self.base_mode, self.base_example, self.message)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -92,7 +111,8 @@ class TraversalView(QWidget):
 
         for signal in (self.rows_mode.currentIndexChanged, self.count.valueChanged,
                        self.columns.valueChanged, self.limit.valueChanged,
-                       self.base_mode.currentIndexChanged, self.base_example.exampleChanged):  # fmt: skip
+                       self.base_mode.currentIndexChanged, self.base_example.exampleChanged,
+                       self.sweep.currentIndexChanged):  # fmt: skip
             signal.connect(self.refresh)
         self.dims_edit.editingFinished.connect(self.refresh)
         self._sync_controls()
@@ -103,6 +123,7 @@ class TraversalView(QWidget):
         self.count.setVisible(mode == 0)
         self.dims_edit.setVisible(mode == 2)
         self.base_example.setVisible(self.base_mode.currentIndex() == 2)
+        self.limit.setVisible(self.sweep.currentIndex() == 0)
 
     def chosen_dims(self) -> list[int]:
         latent_dim = self.context.vae.latent_dim
@@ -153,21 +174,36 @@ class TraversalView(QWidget):
         limit = self.limit.value()
         self.values = sweep_values(columns, limit)
         self.dims = dims
-        self.codes = traversal_codes(self.base_code(), dims, columns, limit)
+        self.ranges = self.data_ranges(dims) if self.sweep.currentIndex() == 1 else None
+        self.codes = traversal_codes(self.base_code(), dims, columns, limit, self.ranges)
         self.images = vae.decode(self.codes)
         self.grid.set_grid(self.images, columns, self.row_labels(), self.column_labels())
+
+    def data_ranges(self, dims: list[int]) -> list[tuple[float, float]] | None:
+        """2nd–98th percentile of μ_d over (up to) KL_EXAMPLES validation images, cached per snapshot."""
+        images = self.context.validation_images()
+        if images is None:
+            return None
+        key = (id(self.context.vae.model), self.context.vae.step, id(images))
+        if self._data_mu is None or self._data_mu[0] != key:
+            mu, _ = self.context.vae.encode(images[:KL_EXAMPLES])
+            self._data_mu = (key, mu)
+        return data_ranges(self._data_mu[1], dims)
 
     def row_labels(self) -> list[str]:
         kl = self.context.kl()
         labels = []
-        for d in self.dims:
-            if kl is not None and d < len(kl):
-                labels.append(f"z{d} · KL {kl[d]:.2f}")
-            else:
-                labels.append(f"z{d}")
+        for row, d in enumerate(self.dims):
+            label = f"z{d} · KL {kl[d]:.2f}" if kl is not None and d < len(kl) else f"z{d}"
+            if self.ranges is not None:
+                low, high = self.ranges[row]
+                label += f" · {low:+.1f}…{high:+.1f}".replace("-", "−")
+            labels.append(label)
         return labels
 
     def column_labels(self) -> list[str]:
+        if self.ranges is not None:  # the values differ per row: mark where the sweep starts and ends
+            return ["p2"] + [""] * (len(self.values) - 2) + ["p98"]
         return [f"{v:+.1f}".replace("-", "−") for v in self.values]
 
     def clear(self) -> None:
