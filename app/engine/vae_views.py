@@ -129,26 +129,27 @@ class PrincipalPlane:
 
 
 def principal_plane(codes: np.ndarray) -> PrincipalPlane:
-    """PCA of ``codes`` (N, latent_dim) by SVD of the centred matrix (1-D codes: 2nd axis 0)."""
+    """PCA of ``codes`` (N, latent_dim): eigenvectors of their d × d covariance (cheap for big N;
+    1-D codes get a zero second axis)."""
     codes = np.asarray(codes, dtype=np.float64)
     if codes.ndim != 2 or codes.shape[0] < 1:
         raise ValueError("PCA needs a non-empty (N, latent_dim) array")
-    n, d = codes.shape
+    d = codes.shape[1]
     mean = codes.mean(axis=0)
     centred = codes - mean
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    # (d, d) scatter matrix; einsum, not ``@``: a threaded BLAS beside torch's OpenMP threads can
+    # take ~100 ms for this tiny product on a busy machine, and it runs on the GUI thread
+    scatter = np.einsum("ni,nj->ij", centred, centred)
+    variance, vectors = np.linalg.eigh(scatter)  # ascending eigenvalues
+    order = np.argsort(variance)[::-1]
+    variance = np.clip(variance[order], 0.0, None)
     components = np.zeros((2, d))
-    k = min(2, vt.shape[0])
-    components[:k] = vt[:k]
-    if k < 2 and d > 1:  # a single code: any unit vector ⟂ the first axis will do
-        spare = np.eye(d)[int(np.argmin(np.abs(components[0])))]
-        spare = spare - components[0] * np.dot(spare, components[0])
-        components[1] = spare / np.linalg.norm(spare)
+    k = min(2, d)
+    components[:k] = vectors[:, order[:k]].T
     # a sign convention so the plane does not flip between refreshes: largest entry positive
     for row in components:
         if row[np.argmax(np.abs(row))] < 0:
             row *= -1.0
-    variance = singular**2
     total = variance.sum()
     explained = np.zeros(2)
     if total > 0:

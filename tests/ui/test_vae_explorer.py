@@ -150,6 +150,11 @@ def test_latent_map_colours_by_ground_truth_factor(page, qtbot):
     shapes = latent_map.labels["shape"]
     assert len(latent_map.colours.palette) == 3 and "heart" in latent_map.legend.text()
     assert all(brushes[i] is latent_map.colours.palette[shapes[i]] for i in range(len(shapes)))
+    # re-encoded codes (new weights) move the same points and keep their colours
+    latent_map.set_codes(latent_map.mu + 0.25, step=7)
+    drawn = np.c_[latent_map.scatter.data["x"], latent_map.scatter.data["y"]]
+    np.testing.assert_allclose(drawn, latent_map.coords, atol=1e-6)
+    assert all(latent_map.scatter.data["brush"][i] is brushes[i] for i in range(len(shapes)))
     # clicking a point loads its code into the sliders
     index = 7
     view = latent_map.plot.getPlotItem().getViewBox()

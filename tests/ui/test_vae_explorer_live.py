@@ -48,6 +48,9 @@ def test_views_follow_the_snapshots_while_training(qtbot, main_window):
     first_map_step = latent_map.step
     qtbot.waitUntil(lambda: latent_map.step is not None and latent_map.step > first_map_step, timeout=10000)
     assert latent_map.coords.shape == (60, 2)
+    drawn = np.c_[latent_map.scatter.data["x"], latent_map.scatter.data["y"]]
+    np.testing.assert_allclose(drawn, latent_map.coords, atol=1e-6)
+    np.testing.assert_allclose(latent_map.mu, page.inference.encode(page.current_data().val)[0], atol=0.5)
 
     # the other tabs refresh from the latest snapshot when shown
     for view in (page.traversal, page.interpolation, page.reparameterization):

@@ -170,8 +170,8 @@ class VAEPage(FamilyPage):
             self._view_data, self._data_shown = data, data
             for view in self._inference_views():
                 view.set_data()
-        self._objective_changed()  # an opened checkpoint brings its own β and λ
-        if not self.is_active:
+        if not self.is_active:  # an opened checkpoint: its own β and λ, no worker publishing visuals
+            self._objective_changed()
             self._visuals_from_snapshot(snapshot)
         self._stale.update(self._inference_views())
         self._refresh_current()

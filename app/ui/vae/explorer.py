@@ -121,8 +121,7 @@ class LatentExplorer(QWidget):
             self.encode_example()  # emits codeChanged → decode
         else:
             self.decode()
-        self.map.refresh()
-        self.map.refresh_manifold()
+        self.map.refresh()  # re-encodes at most every few seconds; redraws the manifold with it
 
     def decode(self) -> None:
         vae = self.context.vae
@@ -133,6 +132,7 @@ class LatentExplorer(QWidget):
         self.decoded.set_image(vae.decode(code[None])[0].transpose(1, 2, 0))
 
     def _code_changed(self) -> None:
+        self.map.hold()  # the user is moving through z: the picture first, the map's refresh later
         self.decode()
         self.map.show_code(self.sliders.code())
         if self.map.manifold.isChecked() and self.context.vae.latent_dim > 2:

@@ -49,6 +49,8 @@ class KlBars(pg.PlotWidget):
         self._title()
 
     def set_floor(self, free_bits: float) -> None:
+        if float(free_bits) == self.floor:
+            return
         self.floor = float(free_bits)
         self.floor_line.setValue(self.floor)
         self.floor_line.setVisible(self.floor > 0)

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGraphicsItem,
     QLabel,
     QSpinBox,
     QVBoxLayout,
@@ -34,8 +35,10 @@ from app.ui.vae.rows import STRETCH, control_row
 MAX_POINTS = 10_000
 POINT_PX = 5
 PICK_RADIUS_PX = 7
-REFRESH_INTERVAL_S = 1.0  # at most one re-encoding per second while training
-ENCODE_BUDGET_S = 0.006  # encoding time per event-loop turn
+REFRESH_INTERVAL_S = 2.0  # at most one re-encoding every 2 s while training
+ENCODE_BUDGET_S = 0.003  # encoding time per event-loop turn
+ENCODE_CHUNK = 64  # forward passes short enough that any input waits at most a few ms
+HOLD_AFTER_INPUT_S = 0.4  # no background encoding while the user drags a slider, and just after
 MANIFOLD_SIDE = 15
 AXES_MODES = ("principal components of μ", "two dimensions")
 
@@ -61,6 +64,7 @@ class LatentMap(QWidget):
         self.job: DatasetEncoding | None = None
         self._wanted = False
         self._last_start = -1e9
+        self._hold_until = 0.0
 
         self.axes_mode = QComboBox()
         self.axes_mode.setObjectName("vaeLatentMapAxes")
@@ -97,18 +101,21 @@ class LatentMap(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("vaeLatentMapPlot")
         self.plot.setAspectLocked(True)
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        # no grid: its lines are drawn with every repaint of the axes, i.e. with every marker move
         self.manifold_item = pg.ImageItem()
         self.manifold_item.setZValue(-10)
         self.plot.addItem(self.manifold_item)
         self.scatter = pg.ScatterPlotItem(pxMode=True, size=POINT_PX, pen=None, brush=PLAIN)
+        # drawn once into a device-space pixmap: a moving marker or a pan then blits, not redraws
+        self.scatter.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.addItem(self.scatter)
         self.picked_marker = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=2), brush=None)
         self.code_marker = pg.ScatterPlotItem(size=16, symbol="+", pen=pg.mkPen("#d62728", width=3),
                                               brush=pg.mkBrush("#d62728"))  # fmt: skip
         self.code_marker.setToolTip("The sliders' code")
-        self.plot.addItem(self.picked_marker)
-        self.plot.addItem(self.code_marker)
+        # markers move with every slider drag: keep them out of auto-range, or each move rescales the view
+        self.plot.addItem(self.picked_marker, ignoreBounds=True)
+        self.plot.addItem(self.code_marker, ignoreBounds=True)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
 
         axes = (self.axes_mode, self.dim_x, self.dim_y)
@@ -127,6 +134,9 @@ class LatentMap(QWidget):
         self.later = QTimer(self)
         self.later.setSingleShot(True)
         self.later.timeout.connect(lambda: self.refresh(force=True))
+        self.resume = QTimer(self)
+        self.resume.setSingleShot(True)
+        self.resume.timeout.connect(self._resume)
         self.axes_mode.currentIndexChanged.connect(self._axes_changed)
         self.dim_x.valueChanged.connect(self._axes_changed)
         self.dim_y.valueChanged.connect(self._axes_changed)
@@ -189,34 +199,68 @@ class LatentMap(QWidget):
         if self.job is not None:
             self._wanted = True
             return
+        if self.held():
+            self._wanted = True
+            self.resume.start(int((self._hold_until - time.perf_counter()) * 1000) + 1)
+            return
         wait = REFRESH_INTERVAL_S - (time.perf_counter() - self._last_start)
         if not force and wait > 0:
             if not self.later.isActive():
                 self.later.start(int(wait * 1000) + 1)
             return
         self._last_start = time.perf_counter()
-        self.job = DatasetEncoding(vae, images[:MAX_POINTS])
+        self.job = DatasetEncoding(vae, images[:MAX_POINTS], chunk=ENCODE_CHUNK)
         self.timer.start()
 
     def cancel(self) -> None:
         self.timer.stop()
         self.later.stop()
+        self.resume.stop()
         self.job = None
         self._wanted = False
 
+    def hold(self, seconds: float = HOLD_AFTER_INPUT_S) -> None:
+        """Keep background encoding off the GUI thread's back for ``seconds`` (the user is
+        dragging a slider: its picture comes first); the refresh resumes afterwards."""
+        self._hold_until = time.perf_counter() + seconds
+        if self.job is not None or self._wanted or self.later.isActive():
+            self.timer.stop()
+            self.resume.start(int(seconds * 1000) + 1)
+
+    def held(self) -> bool:
+        return time.perf_counter() < self._hold_until
+
+    def _resume(self) -> None:
+        if self.held():
+            self.resume.start(int((self._hold_until - time.perf_counter()) * 1000) + 1)
+        elif self.job is not None:
+            self.timer.start()
+        else:
+            self._wanted = False
+            self.refresh(force=True)
+
     def finish_now(self) -> None:
         """Complete a running refresh at once (tests and exports)."""
+        self._hold_until = 0.0
+        if self.job is None and self._wanted:
+            self.resume.stop()
+            self._wanted = False
+            self.refresh(force=True)
         if self.job is not None:
             self.job.advance(float("inf"))
             self._pump()
 
     def _pump(self) -> None:
         job = self.job
-        if job is None:
+        if job is None or self.held():
             self.timer.stop()
+            if job is not None:
+                self.resume.start(int((self._hold_until - time.perf_counter()) * 1000) + 1)
             return
         if not job.advance(ENCODE_BUDGET_S):
-            self.status.setText(f"Encoding the validation set… {job.progress:.0%}")
+            text = f"Encoding the validation set… {int(job.progress * 10) * 10} %"
+            if self.status.text() != text:
+                self.status.setText(text)
             return
         self.timer.stop()
         self.job = None
@@ -228,10 +272,11 @@ class LatentMap(QWidget):
 
     def set_codes(self, mu: np.ndarray, step: int | None = None) -> None:
         """Show these codes (N, latent_dim), aligned with the validation labels."""
+        same_points = self.mu is not None and len(self.mu) == len(mu)
         self.mu = np.asarray(mu, dtype=np.float32)
         self.step = step
         self.plane = principal_plane(self.mu) if len(self.mu) else None
-        self._redraw_points()
+        self._redraw_points(same_points)
         self._draw_manifold()
         self.show_code(self.context.code())
         when = f" at step {step:,}" if step is not None else ""
@@ -259,14 +304,34 @@ class LatentMap(QWidget):
         code[self.dim_x.value()], code[self.dim_y.value()] = x, y
         return code
 
-    def _redraw_points(self) -> None:
+    def _redraw_points(self, same_points: bool = False) -> None:
+        """Place the points; ``same_points``: the same examples re-encoded, colours unchanged."""
         if self.mu is None:
             return
         self.coords = self.project(self.mu)
-        self._apply_colours()
+        if not (same_points and self._move_points()):
+            self._apply_colours()
         self._label_axes()
         if self.selected is not None and self.selected < len(self.coords):
             self.picked_marker.setData(pos=self.coords[[self.selected]])
+
+    def _move_points(self) -> bool:
+        """Move the drawn points to ``coords`` keeping their styles; False if it cannot.
+
+        ``setData`` would restyle every point in Python (~20 ms for 10,000); a refresh during
+        training only moves them. This writes pyqtgraph's point table directly, then does what
+        its ``addPoints`` does after a change of positions.
+        """
+        table = getattr(self.scatter, "data", None)
+        if table is None or len(table) != len(self.coords) or "x" not in (table.dtype.names or ()):
+            return False
+        table["x"] = self.coords[:, 0]
+        table["y"] = self.coords[:, 1]
+        self.scatter.prepareGeometryChange()
+        self.scatter.informViewBoundsChanged()
+        self.scatter.bounds = [None, None]
+        self.scatter.invalidate()
+        return True
 
     def _apply_colours(self) -> None:
         if self.coords is None:

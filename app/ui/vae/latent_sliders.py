@@ -142,7 +142,9 @@ class LatentSliders(QWidget):
             value = float(self.kl[i])
             active = value >= ACTIVE_KL
             label.setText(f"KL {value:.2f}")
-            label.setStyleSheet(ACTIVE_STYLE if active else COLLAPSED_STYLE)
+            style = ACTIVE_STYLE if active else COLLAPSED_STYLE
+            if label.styleSheet() != style:  # restyling is costly; only when a dimension flips
+                label.setStyleSheet(style)
             state = "in use" if active else "collapsed to the prior: the decoder ignores it"
             label.setToolTip(f"KL(q(z_{i}|x) ‖ N(0,1)) = {value:.3f} nats — {state}")
 

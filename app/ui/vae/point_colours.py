@@ -6,6 +6,7 @@ holds a reference to one of them, so pyqtgraph's symbol atlas renders ≤ 64 spr
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,13 @@ class PointColours:
 def _brush(rgb) -> QBrush:
     r, g, b = (int(v) for v in rgb[:3])
     return pg.mkBrush(r, g, b, ALPHA)
+
+
+@functools.lru_cache(maxsize=4)
+def _shades(colour_map: str) -> tuple[np.ndarray, list[QBrush]]:
+    """LEVELS colours of a map and their brushes, made once (the same brushes every refresh)."""
+    lut = pg.colormap.get(colour_map).getLookupTable(0.0, 1.0, LEVELS)
+    return lut, [_brush(rgb) for rgb in lut]
 
 
 def _per_point(palette: list[QBrush], index: np.ndarray) -> np.ndarray:
@@ -60,9 +68,7 @@ def colour_points(values: np.ndarray | None, name: str = "", names: list[str] | 
     low, high = float(np.nanmin(values)), float(np.nanmax(values))
     span = high - low if high > low else 1.0
     index = np.clip(np.round((values - low) / span * (LEVELS - 1)), 0, LEVELS - 1).astype(np.int64)
-    cmap = pg.colormap.get("CET-C6" if name in CYCLIC_FACTORS else "viridis")
-    lut = cmap.getLookupTable(0.0, 1.0, LEVELS)
-    palette = [_brush(rgb) for rgb in lut]
+    lut, palette = _shades("CET-C6" if name in CYCLIC_FACTORS else "viridis")
     stops = "".join(
         f"<span style='color:rgb({lut[i][0]},{lut[i][1]},{lut[i][2]})'>█</span>"
         for i in np.linspace(0, LEVELS - 1, 8).astype(int)
