@@ -12,6 +12,7 @@ Only the visible tab recomputes on a new snapshot; the others catch up when show
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -132,6 +133,9 @@ class VAEPage(FamilyPage):
         plot.add_series("objective", "objective recon + β·Σ max(λ, KL_i)")
         plot.add_series("val_loss", "validation negative ELBO", smoothed=False)
         plot.add_series("beta", "β (warm-up)", smoothed=False, right_axis=True, color="#7f7f7f")
+        beta_curve = plot.series["beta"].smooth_item  # a thin line: β changes every step, no dots
+        beta_curve.setSymbol(None)
+        beta_curve.setPen(pg.mkPen("#7f7f7f", width=1.5, style=Qt.PenStyle.DashLine))
         plot.plot.setLabel("left", "nats per image")
         plot.set_right_label("β")
 

@@ -70,7 +70,7 @@ class LatentExplorer(QWidget):
         body.addWidget(self.decoded)
         body.addWidget(self.map)
         body.setStretchFactor(2, 1)
-        body.setSizes([330, 260, 480])
+        body.setSizes([320, 300, 460])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(body)

@@ -28,7 +28,10 @@ class LabelledGridPlot(pg.PlotWidget):
         self.columns = 0
         self.row_labels: list[str] = []
         self.column_labels: list[str] = []
-        for axis in ("left", "bottom"):
+        # column labels on top: the grid hugs the top-left corner, so they sit right above it
+        self.getPlotItem().showAxis("top")
+        self.getPlotItem().hideAxis("bottom")
+        for axis in ("left", "top"):
             self.getAxis(axis).setPen(pg.mkPen(None))
             self.getAxis(axis).setTextPen("k")
 
@@ -45,11 +48,11 @@ class LabelledGridPlot(pg.PlotWidget):
         _, _, h, w = self.images.shape
         rows = int(np.ceil(len(self.images) / columns))
         left = [(PAD + r * (h + PAD) + h / 2, t) for r, t in enumerate(self.row_labels[:rows])]
-        bottom = [(PAD + c * (w + PAD) + w / 2, t) for c, t in enumerate(self.column_labels[:columns])]
+        top = [(PAD + c * (w + PAD) + w / 2, t) for c, t in enumerate(self.column_labels[:columns])]
         self.getAxis("left").setTicks([left, []])
-        self.getAxis("bottom").setTicks([bottom, []])
+        self.getAxis("top").setTicks([top, []])
         self.getAxis("left").setStyle(showValues=bool(left))
-        self.getAxis("bottom").setStyle(showValues=bool(bottom))
+        self.getAxis("top").setStyle(showValues=bool(top))
         self._fit()
 
     def _fit(self) -> None:
@@ -68,4 +71,4 @@ class LabelledGridPlot(pg.PlotWidget):
         self.images = None
         self.image_item.clear()
         self.getAxis("left").setTicks([[], []])
-        self.getAxis("bottom").setTicks([[], []])
+        self.getAxis("top").setTicks([[], []])

@@ -26,10 +26,9 @@ class KlBars(pg.PlotWidget):
         self.hideButtons()
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ACTIVE_BRUSH)
         self.addItem(self.bars)
-        self.floor_line = pg.InfiniteLine(
-            angle=0, pen=pg.mkPen("#d62728", width=1, style=Qt.PenStyle.DashLine),
-            label="free bits λ", labelOpts={"position": 0.95, "color": "#d62728"},
-        )  # fmt: skip
+        dashes = pg.mkPen("#d62728", width=1.5, style=Qt.PenStyle.DashLine)
+        self.floor_line = pg.InfiniteLine(angle=0, pen=dashes)
+        self.floor_line.setZValue(10)  # above the bars
         self.floor_line.hide()
         self.addItem(self.floor_line)
         self.values: np.ndarray | None = None
@@ -56,6 +55,8 @@ class KlBars(pg.PlotWidget):
         self.floor_line.setVisible(self.floor > 0)
         if self.values is not None:
             self.show_kl(self.values, self.step)
+        else:
+            self._title()
 
     def clear_kl(self) -> None:
         self.values = None
@@ -69,6 +70,8 @@ class KlBars(pg.PlotWidget):
             return
         active = int((self.values >= ACTIVE_KL).sum())
         when = f" · step {self.step:,}" if self.step is not None else ""
+        if self.floor > 0:
+            when += f" · red dashes: free bits λ = {self.floor:g}"
         self.setTitle(
             f"KL per dimension: Σ = {self.values.sum():.2f} nats, {active}/{len(self.values)} in use{when}",
             size="10pt",

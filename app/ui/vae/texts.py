@@ -37,7 +37,7 @@ KL_BARS = (
 
 SLIDERS = (
     "One slider per latent dimension, from −3 to +3 prior standard deviations; the image is "
-    "the decoder's mean x̂ = E[p(x|z)] for the code z you set. Each label shows that dimension's "
+    "the decoder's mean E[x | z] for the code z you set. Each label shows that dimension's "
     "KL<sub>i</sub>: bold dimensions are in use, grey ones are collapsed and (almost) do nothing "
     "when you drag them. <i>Sample prior</i> draws z ~ N(0, I) — what generating a new image "
     "means; <i>Encode</i> sets z = μ(x) of a validation image, so the picture is its "
@@ -45,7 +45,7 @@ SLIDERS = (
 )
 
 DECODED = (
-    "x̂ = decoder(z): the mean of p(x|z) for the code set by the sliders (Bernoulli: the "
+    "decoder(z): the mean of p(x|z) for the code set by the sliders (Bernoulli: the "
     "probability each pixel is on; Gaussian: the mean intensity)."
 )
 

@@ -100,7 +100,7 @@ class TraversalView(QWidget):
 
         top = control_row("Rows", self.rows_mode, self.count, self.dims_edit, 12, "Columns", self.columns,
                           "Sweep", self.sweep, self.limit, STRETCH, self.export_button)  # fmt: skip
-        second = control_row("Other dimensions at", self.base_mode, self.base_example, self.message)
+        second = control_row("Other dimensions at", self.base_mode, self.base_example, self.message, STRETCH)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(second)
