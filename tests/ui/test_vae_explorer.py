@@ -213,3 +213,54 @@ def test_sliders_scroll_for_many_dimensions(qtbot):
     sliders.set_code(code)
     np.testing.assert_array_equal(sliders.code(), code)  # kept exact, beyond the sliders' ±3
     assert sliders.sliders[0].value() == -300 and sliders.sliders[-1].value() == 300
+
+
+def test_two_dimensional_code_shows_the_whole_manifold_behind_the_map(qtbot, small_shapes):
+    from app.engine.events import ModelSnapshot
+    from app.engine.vae_inference import SnapshotVAE
+    from app.ui.vae.context import ViewContext
+    from app.ui.vae.latent_map import MANIFOLD_SIDE, LatentMap
+    from models.vae import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_shape=(1, 32, 32), latent_dim=2, hidden_dims=(16,)))
+    vae = SnapshotVAE()
+    vae.update(ModelSnapshot("vae", model.config, model.state_dict(), 0))
+    context = ViewContext(vae, torch.Generator(), lambda: small_shapes, lambda: None, lambda: np.zeros(2))
+    latent_map = LatentMap(context)
+    qtbot.addWidget(latent_map)
+    latent_map.reset_model()
+    latent_map.set_data()
+    assert latent_map.axes_mode.currentIndex() == 1  # latent_dim 2: the dimensions themselves
+    latent_map.manifold.setChecked(True)
+    latent_map.refresh(force=True)
+    latent_map.finish_now()
+    picture = latent_map.manifold_item.image  # as displayed: row 0 at the bottom (y up)
+    assert picture.shape == (MANIFOLD_SIDE * 32, MANIFOLD_SIDE * 32)
+    with torch.no_grad():
+        top_left = model.decode(torch.tensor([[-3.0, 3.0]]))[0, 0].numpy()  # z0 = −3, z1 = +3
+        bottom_right = model.decode(torch.tensor([[3.0, -3.0]]))[0, 0].numpy()
+    np.testing.assert_allclose(picture[-32:, :32][::-1], top_left, atol=1e-6)
+    np.testing.assert_allclose(picture[:32, -32:][::-1], bottom_right, atol=1e-6)
+    rect = latent_map.manifold_item.mapRectToParent(latent_map.manifold_item.boundingRect())
+    cell = 6 / (MANIFOLD_SIDE - 1)
+    assert rect.left() == pytest.approx(-3 - cell / 2) and rect.bottom() == pytest.approx(3 + cell / 2)
+
+
+def test_a_dataset_that_does_not_fit_the_model_turns_only_the_data_views_off(qtbot, main_window, tmp_path):
+    from app.engine.setup import build_configs, create_task
+    from app.engine.trainer import Trainer
+
+    data = load_shapes(seed=0, count=600, size=28)  # says "shapes", but 28×28: the page loads 32×32
+    config, hparams, train = build_configs("vae", data, {"latent_dim": 3, "hidden_dims": [16], "steps": 5})
+    path = tmp_path / "vae28.safetensors"
+    Trainer(create_task("vae", data, config, hparams, train), checkpoint_path=path).run()
+    assert main_window.open_checkpoint(path)
+    page = main_window.pages["vae"]
+    qtbot.waitUntil(lambda: "expects images of (1, 28, 28)" in page.bar.status.text(), timeout=2000)
+    page.views.setCurrentWidget(page.explorer)
+    assert page.explorer.map.mu is None and "fit the model" in page.explorer.map.status.text()
+    page.explorer.sliders.sliders[1].setValue(150)
+    assert shown(page.explorer.decoded).shape == (1, 28, 28)  # sliders work without data
+    page.views.setCurrentWidget(page.traversal)
+    assert page.traversal.images.shape == (3 * 7, 1, 28, 28)

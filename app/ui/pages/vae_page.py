@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QGroupBox,
     QScrollArea,
@@ -188,10 +188,12 @@ class VAEPage(FamilyPage):
         expected = tuple(snapshot.config.input_shape)
         if data.kind != "images" or tuple(data.item_shape) != expected:
             if data is not self._data_shown:
-                self.show_message(
-                    f"Dataset '{data.name}' has items of shape {tuple(data.item_shape)} but the model "
-                    f"expects images of {expected}; the views that need data are off.", "warning"
-                )  # fmt: skip
+                message = (
+                    f"Dataset '{data.name}' has items of shape {tuple(data.item_shape)} but the "
+                    f"model expects images of {expected}; the views that need data are off."
+                )
+                # after the page's own "Opened …" line, which follows this signal
+                QTimer.singleShot(0, lambda: self.show_message(message, "warning"))
             self._data_shown = data
             return None
         return data
