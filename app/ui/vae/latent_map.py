@@ -359,7 +359,9 @@ class LatentMap(QWidget):
 
     def _draw_manifold(self) -> None:
         vae = self.context.vae
-        if not (self.manifold.isChecked() and not self.pca_mode() and vae.ready and vae.latent_dim >= 2):
+        shown = self.manifold.isChecked() and not self.pca_mode() and vae.ready and vae.latent_dim >= 2
+        self.scatter.setOpacity(0.55 if shown else 1.0)  # let the decoded pictures show through
+        if not shown:
             self.manifold_item.clear()
             self.manifold_item.setVisible(False)
             return

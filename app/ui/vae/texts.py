@@ -75,7 +75,8 @@ INTERPOLATION = (
     "sin(tθ)/sin θ·z<sub>B</sub>, with θ the angle between them. In many dimensions almost all of "
     "N(0, I)'s mass lies near the sphere of radius √d, and a straight line between two codes "
     "cuts inside it, through codes the decoder rarely saw; the plot shows ‖z<sub>t</sub>‖ along "
-    "both paths against √d."
+    "both paths against √d (collapsed dimensions keep μ<sub>i</sub> ≈ 0, so the codes of real "
+    "images are shorter than that)."
 )
 
 REPARAMETERIZATION = (
