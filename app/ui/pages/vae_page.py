@@ -1,10 +1,20 @@
-"""The VAE page: train a VAE live and watch the ELBO's terms, reconstructions and KL per dimension."""
+"""The VAE page: train a VAE live and explore what the ELBO does to its latent space.
+
+Tabs: Training (ELBO readout, loss terms, reconstructions, KL per dimension), Latent space
+(sliders → decoded image, latent map), Traversals, Interpolation, Reparameterization.
+
+Every view that runs inference uses ``self.inference``, a model of its own that is built
+once per config and reloaded from each ``ModelSnapshot`` (published by the worker a few
+times a second, or an opened checkpoint's weights) — never the model being trained.
+Only the visible tab recomputes on a new snapshot; the others catch up when shown.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+import torch
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QGroupBox,
     QScrollArea,
@@ -14,11 +24,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.events import VisualsEvent
+from app.engine.data.bundle import DataBundle
+from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.tasks.vae_task import KL_EXAMPLES, RECON_EXAMPLES
+from app.engine.vae_inference import SnapshotVAE, estimate_elbo, reconstructions_and_kl
 from app.ui.pages.family_page import FamilyPage
+from app.ui.vae import texts
+from app.ui.vae.context import ViewContext
+from app.ui.vae.elbo_readout import ElboReadout, TermRow
+from app.ui.vae.explain import ExplainNote
+from app.ui.vae.explorer import LatentExplorer
+from app.ui.vae.interpolation import InterpolationView
+from app.ui.vae.kl_bars import KlBars
+from app.ui.vae.reparameterization import ReparameterizationView
+from app.ui.vae.traversal import TraversalView
 from app.ui.widgets.image_view import ImageGrid
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
+
+GUI_SEED = 2024  # the views' own generator (prior samples, ε); the trainer's RNG is never touched
 
 BERNOULLI_TIP = (
     "Bernoulli: −log p(x|z) is the binary cross-entropy; suits black-and-white or nearly binary "
@@ -53,6 +77,17 @@ def vae_fields() -> list[FieldSpec]:
     ]  # fmt: skip
 
 
+def with_note(widget: QWidget, name: str, title: str, html: str) -> QWidget:
+    """``widget`` above its collapsible explanation."""
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(widget, 1)
+    layout.addWidget(ExplainNote(name, title, html))
+    return holder
+
+
 class VAEPage(FamilyPage):
     family = "vae"
     prefix = "vae"
@@ -60,55 +95,178 @@ class VAEPage(FamilyPage):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.recon_grid = ImageGrid("vaeReconGrid", "inputs (left) · reconstructions of μ (right)")
-        self.kl_plot = pg.PlotWidget()
-        self.kl_plot.setObjectName("vaeKlBars")
-        self.kl_plot.setLabel("bottom", "latent dimension i")
-        self.kl_plot.setLabel("left", "KL_i (nats)")
-        self.kl_plot.setTitle("KL per dimension (bars at 0: collapsed dimensions)", size="10pt")
-        self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#1f77b4")
-        self.kl_plot.addItem(self.kl_bars)
+        self.inference = SnapshotVAE()
+        self.gui_rng = torch.Generator().manual_seed(GUI_SEED)
         self.kl_values: np.ndarray | None = None
+        self._view_data: DataBundle | None = None
+        self._data_shown: object = None  # the bundle the views were last given (identity)
+        self._stale: set[QWidget] = set()
+        self.context = ViewContext(
+            vae=self.inference,
+            rng=self.gui_rng,
+            data=lambda: self._view_data,
+            kl=lambda: self.kl_values,
+            code=lambda: self.explorer.sliders.code(),
+        )
+        self.recon_grid = ImageGrid("vaeReconGrid", "inputs (left) · reconstructions of μ (right)")
+        self.kl_plot = KlBars()
+        self.elbo_readout = ElboReadout()
+        self.explorer = LatentExplorer(self.context)
+        self.traversal = TraversalView(self.context)
+        self.interpolation = InterpolationView(self.context)
+        self.reparameterization = ReparameterizationView(self.context)
         self._build_layout()
+        self.modelChanged.connect(self._model_changed)
+        self.metricsArrived.connect(self.elbo_readout.show_metrics)
+        self.form.liveChanged.connect(self._objective_changed)
+        self.views.currentChanged.connect(self._tab_changed)
+        self._objective_changed()
 
     # --- FamilyPage hooks ------------------------------------------------------------------
     def field_specs(self) -> list[FieldSpec]:
         return vae_fields() + super().field_specs()
 
     def setup_loss_series(self, plot: LossPlot) -> None:
-        plot.add_series("loss", "negative ELBO")
+        plot.add_series("loss", "negative ELBO = recon + KL")
         plot.add_series("recon", "reconstruction −log p(x|z)")
         plot.add_series("kl", "KL(q(z|x) ‖ p(z))")
+        plot.add_series("objective", "objective recon + β·Σ max(λ, KL_i)")
         plot.add_series("val_loss", "validation negative ELBO", smoothed=False)
+        plot.add_series("beta", "β (warm-up)", smoothed=False, right_axis=True, color="#7f7f7f")
+        beta_curve = plot.series["beta"].smooth_item  # a thin line: β changes every step, no dots
+        beta_curve.setSymbol(None)
+        beta_curve.setPen(pg.mkPen("#7f7f7f", width=1.5, style=Qt.PenStyle.DashLine))
         plot.plot.setLabel("left", "nats per image")
+        plot.set_right_label("β")
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals
         if "inputs" in visuals:
             self.show_reconstructions(visuals["inputs"], visuals["reconstructions"])
         if "kl_per_dim" in visuals:
-            self.show_kl(visuals["kl_per_dim"])
+            self.show_kl(visuals["kl_per_dim"], event.step)
 
-    # --- views ------------------------------------------------------------------------------
+    # --- the training tab's views ------------------------------------------------------------
     def show_reconstructions(self, inputs: np.ndarray, reconstructions: np.ndarray) -> None:
         pairs = np.empty((2 * len(inputs), *inputs.shape[1:]), dtype=np.float32)
         pairs[0::2], pairs[1::2] = inputs, reconstructions
         self.recon_grid.set_images(pairs, columns=8)
 
-    def show_kl(self, kl_per_dim: np.ndarray) -> None:
+    def show_kl(self, kl_per_dim: np.ndarray, step: int | None = None) -> None:
         self.kl_values = np.asarray(kl_per_dim, dtype=np.float64)
-        x = np.arange(len(self.kl_values))
-        self.kl_bars.setOpts(x=x, height=self.kl_values, width=0.8)
-        self.kl_plot.setXRange(-0.6, len(x) - 0.4, padding=0)
-        self.kl_plot.setYRange(0, max(0.1, float(self.kl_values.max()) * 1.1), padding=0)
+        self.kl_plot.show_kl(self.kl_values, step)
+        self.explorer.set_kl(self.kl_values)
 
+    # --- following the weights -----------------------------------------------------------------
+    def _model_changed(self, snapshot: ModelSnapshot | None) -> None:
+        rebuilt = self.inference.update(snapshot)
+        if snapshot is None:
+            self._clear_views()
+            return
+        data = self._fitting_data(snapshot)
+        if rebuilt:
+            self.kl_values = None
+            self.kl_plot.clear_kl()
+            self.explorer.set_kl(None)
+            self.explorer.reset_model()
+            self._stale.update(self._inference_views())
+        if rebuilt or data is not self._data_shown:
+            self._view_data, self._data_shown = data, data
+            for view in self._inference_views():
+                view.set_data()
+        if not self.is_active:  # an opened checkpoint: its own β and λ, no worker publishing visuals
+            self._objective_changed()
+            self._visuals_from_snapshot(snapshot)
+        self._stale.update(self._inference_views())
+        self._refresh_current()
+
+    def _fitting_data(self, snapshot: ModelSnapshot) -> DataBundle | None:
+        """The dataset for the views, or None (with a message) when its images do not fit."""
+        data = self.current_data()
+        if data is None:
+            return None
+        expected = tuple(snapshot.config.input_shape)
+        if data.kind != "images" or tuple(data.item_shape) != expected:
+            if data is not self._data_shown:
+                message = (
+                    f"Dataset '{data.name}' has items of shape {tuple(data.item_shape)} but the "
+                    f"model expects images of {expected}; the views that need data are off."
+                )
+                # after the page's own "Opened …" line, which follows this signal
+                QTimer.singleShot(0, lambda: self.show_message(message, "warning"))
+            self._data_shown = data
+            return None
+        return data
+
+    def _visuals_from_snapshot(self, snapshot: ModelSnapshot) -> None:
+        """No worker is publishing (an opened checkpoint): compute the training tab's views here."""
+        data = self._view_data
+        if data is None:
+            return
+        visuals = reconstructions_and_kl(self.inference, data.val, RECON_EXAMPLES, KL_EXAMPLES)
+        self.show_reconstructions(visuals["inputs"], visuals["reconstructions"])
+        self.show_kl(visuals["kl_per_dim"], snapshot.step)
+        estimate = estimate_elbo(self.inference, data.val[:KL_EXAMPLES], self.gui_rng)
+        self.elbo_readout.show_row(
+            "validation",
+            TermRow(f"validation ({estimate.count} images) · step {snapshot.step:,}",
+                    estimate.reconstruction, estimate.kl),
+        )  # fmt: skip
+        metrics = self.loaded_checkpoint.metrics if self.loaded_checkpoint is not None else {}
+        if "recon" in metrics and "kl" in metrics:
+            self.elbo_readout.show_row(
+                "training",
+                TermRow(f"last training batch · step {snapshot.step:,}", metrics["recon"], metrics["kl"],
+                        metrics.get("objective"), metrics.get("beta")),
+            )  # fmt: skip
+
+    def _clear_views(self) -> None:
+        self.kl_values = None
+        self._view_data, self._data_shown = None, None
+        self.kl_plot.clear_kl()
+        self.recon_grid.clear_image()
+        self.elbo_readout.clear()
+        self.explorer.set_kl(None)
+        self.explorer.reset_model()
+        for view in self._inference_views():
+            view.set_data()
+            view.refresh()  # without a model each view clears itself
+        self._stale.clear()
+
+    def _inference_views(self) -> list:
+        return [self.explorer, self.traversal, self.interpolation, self.reparameterization]
+
+    def _refresh_current(self) -> None:
+        current = self.views.currentWidget()
+        if current in self._stale:
+            self._stale.discard(current)
+            current.refresh()
+
+    def _tab_changed(self, _index: int) -> None:
+        self._refresh_current()
+
+    def refresh_all(self) -> None:
+        """Recompute every view now (exports, tests); normally only the visible tab refreshes."""
+        for view in self._inference_views():
+            view.refresh()
+        self._stale.clear()
+
+    def _objective_changed(self, *_args) -> None:
+        try:
+            beta, free_bits = self.form.value("beta"), self.form.value("free_bits")
+        except ValueError:
+            return
+        self.elbo_readout.set_settings(beta, free_bits)
+        self.kl_plot.set_floor(free_bits)
+
+    # --- layout -----------------------------------------------------------------------------
     def _build_layout(self) -> None:
         settings = QWidget()
         settings_layout = QVBoxLayout(settings)
         for title, group in (("Model", "model"), ("Objective", "hparams"), ("Training", "train")):
             box = QGroupBox(title)
             inner = QVBoxLayout(box)
-            inner.addWidget(self._form_subset(group))
+            inner.addWidget(self.form.group_widget(group))
             settings_layout.addWidget(box)
         settings_layout.addStretch(1)
         scroll = QScrollArea()
@@ -120,13 +278,18 @@ class VAEPage(FamilyPage):
         self.views = QTabWidget()
         self.views.setObjectName("vaeViews")
         training_view = QSplitter(Qt.Orientation.Vertical)
-        training_view.addWidget(self.loss_plot)
+        training_view.addWidget(with_note(self.elbo_readout, "vaeElboNote", "the ELBO", texts.ELBO))
+        training_view.addWidget(with_note(self.loss_plot, "vaeLossNote", "the loss curves", texts.LOSS_PLOT))
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.recon_grid)
-        bottom.addWidget(self.kl_plot)
+        bottom.addWidget(with_note(self.recon_grid, "vaeReconNote", "reconstructions", texts.RECONSTRUCTIONS))
+        bottom.addWidget(with_note(self.kl_plot, "vaeKlNote", "KL per dimension", texts.KL_BARS))
         training_view.addWidget(bottom)
-        training_view.setSizes([400, 300])
+        training_view.setSizes([110, 380, 300])
         self.views.addTab(training_view, "Training")
+        self.views.addTab(self.explorer, "Latent space")
+        self.views.addTab(self.traversal, "Traversals")
+        self.views.addTab(self.interpolation, "Interpolation")
+        self.views.addTab(self.reparameterization, "Reparameterization")
 
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(scroll)
@@ -135,7 +298,3 @@ class VAEPage(FamilyPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(body, 1)
-
-    def _form_subset(self, group: str) -> QWidget:
-        """The settings of one group, as rows of the page's single form."""
-        return self.form.group_widget(group)
