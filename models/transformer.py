@@ -289,3 +289,15 @@ class GPT(nn.Module):
 def attention_entropy(weights: torch.Tensor) -> torch.Tensor:
     """H(α_i) = −Σ_j α_ij log α_ij over the last dimension (0 · log 0 = 0), in nats."""
     return -torch.special.xlogy(weights, weights).sum(dim=-1)
+
+
+def query_entropy(attention: torch.Tensor, allowed: torch.Tensor, normalised: bool = False) -> torch.Tensor:
+    """H(α_i) for every query i: (..., T, S) → (..., T); NaN where a query has a single key to read.
+
+    Normalised, each H(α_i) is divided by log n_i, the entropy of a uniform row over the n_i keys
+    query i may read: 0 = it reads one key, 1 = it spreads evenly.
+    """
+    entropy = attention_entropy(attention.float())
+    n = allowed.sum(dim=-1).float()  # (T,) keys each query may read
+    entropy = entropy.masked_fill(n <= 1, float("nan"))
+    return entropy / torch.log(n) if normalised else entropy

@@ -84,7 +84,7 @@ class _OneFile(http.server.BaseHTTPRequestHandler):
 def local_server(monkeypatch):
     """An HTTP server on 127.0.0.1 that serves ``_OneFile.body`` at any path."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OneFile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     _OneFile.requests = []
     monkeypatch.setenv("GENPLAY_DOWNLOAD_BASE", f"http://127.0.0.1:{server.server_port}/corpus")

@@ -24,7 +24,7 @@ from app.engine.tasks.base import NextBatch, Samples, Task
 from app.engine.train_config import TrainConfig
 from models.text_sampling import SamplingSettings, generate
 from models.tokenizer import CharTokenizer, UnknownCharactersError
-from models.transformer import GPT, GPTConfig
+from models.transformer import GPT, GPTConfig, allowed_positions
 
 DEFAULT_PROBE = "The cat sat on the mat. The cat sat on the mat."
 MAX_PENDING_CAPTURES = 64  # captures waiting for a viewer; older ones are thinned beyond this
@@ -253,6 +253,9 @@ class GPTTask(Task):
             out["probe"] = {
                 "text": self.probe_text,
                 "replaced": list(self.probe_replaced),
+                "allowed": allowed_positions(
+                    self.model_config, len(self.probe_text), len(self.probe_text)
+                ).numpy(),
                 "captures": self.pending_captures,
             }
             self.pending_captures = []
