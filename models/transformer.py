@@ -151,7 +151,8 @@ class SelfAttention(nn.Module):
             if mask is not None:
                 scores = scores.masked_fill(~mask, float("-inf"))  # + M
             weights = torch.softmax(scores, dim=-1)  # α: each row sums to 1
-            heads = self.attn_dropout(weights) @ v  # α V: (B, H, T, d_k)
+            dropped = self.attn_dropout(weights) if dropout > 0 else weights
+            heads = dropped @ v  # α V: (B, H, T, d_k)
         elif mask is None and T > 1:  # square and causal: the fused kernel masks by itself
             heads = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout, scale=scale)
         else:
@@ -258,7 +259,7 @@ class GPT(nn.Module):
         positions = torch.arange(past, past + T, device=idx.device)  # (T,)
         x = self.drop(self.tok_emb(idx) + self.pos_emb(positions))  # (B, T, d_model)
         mask = self.attention_mask(T, past + T, idx.device)
-        if mask is None and need_weights:
+        if mask is None and need_weights and T > 1:  # the written-out softmax needs M spelled out
             mask = allowed_positions(self.config, T, past + T, idx.device)
         attentions = []
         for block in self.blocks:

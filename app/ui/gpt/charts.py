@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
-from app.ui.gpt.palette import display_char
+from app.ui.gpt.palette import display_char, settle
 
 LABEL_STYLE = {"color": "#444", "font-size": "9pt"}
 MODEL_BRUSH = pg.mkBrush(158, 202, 225)
@@ -21,16 +21,31 @@ def _key(*entries: tuple[str, str]) -> str:
 
 
 def _quiet_plot(plot: pg.PlotWidget) -> None:
-    plot.showGrid(x=False, y=True, alpha=0.25)
+    """A chart that updates every generated token: fixed ranges set by the code and fixed axis
+    sizes, so an update repaints once instead of once more after an automatic re-layout."""
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.getViewBox().setMouseEnabled(False, False)
+    plot.disableAutoRange()
     font = QFont()
     font.setPointSize(8)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)
+    plot.getAxis("left").setWidth(44)
+    plot.getAxis("bottom").setHeight(34)
+
+
+def _fit(plot: pg.PlotWidget, x: np.ndarray, *ys: np.ndarray) -> None:
+    """Show all of x and the finite values of ys (from 0 up)."""
+    if len(x) == 0:
+        return
+    values = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.zeros(0)
+    top = float(values.max()) if values.size else 1.0
+    plot.setXRange(float(x[0]) - 0.5, float(x[-1]) + 0.5, padding=0)
+    plot.setYRange(0.0, max(top * 1.08, 0.1), padding=0)
+    settle(plot.getViewBox())
 
 
 class TopKBars(pg.PlotWidget):
@@ -63,6 +78,7 @@ class TopKBars(pg.PlotWidget):
         self.setXRange(-0.6, len(order) - 0.4, padding=0)
         top = float(max(model_p[order].max(initial=0), sampling_p[order].max(initial=0)))
         self.setYRange(0, max(0.05, min(1.0, top * 1.15)), padding=0)
+        settle(self.getViewBox())
 
     def clear_bars(self) -> None:
         self.candidates = []
@@ -100,6 +116,7 @@ class SurprisalPlot(pg.PlotWidget):
         finite = np.where(np.isfinite(surprisal), surprisal, np.nan)
         self.surprisal.setData(positions, finite, connect="finite")
         self.entropy.setData(positions, entropy)
+        _fit(self, positions, finite, entropy)
 
     def mark(self, position: int | None) -> None:
         if position is None:
@@ -133,6 +150,8 @@ class EntropyLine(pg.PlotWidget):
         self.line.setData(x, entropy, connect="finite")
         if ceiling is None:
             self.ceiling.setData([], [])
+            _fit(self, x, entropy, np.ones(1) if normalised else np.zeros(0))
         else:
             self.ceiling.setData(x, ceiling)
+            _fit(self, x, entropy, ceiling)
         self.setLabel("left", "H / log n_i" if normalised else "nats", **LABEL_STYLE)

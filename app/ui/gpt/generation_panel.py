@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QStyle,
@@ -145,8 +146,7 @@ class GenerationPanel(QWidget):
             "instead of reading the whole context again. The text is the same either way."
         )
         self.rate_label = QLabel("—")
-        self.rate_label.setMinimumWidth(120)
-        self.rate_label.setWordWrap(True)
+        self.rate_label.setMinimumWidth(150)
         self.rate_label.setObjectName("gptTokensPerSecond")
         self.rate_label.setToolTip(
             "Time the model takes per character (without drawing), and the rate it allows"
@@ -233,6 +233,10 @@ class GenerationPanel(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(body, 1)
         self._speed_changed(self.speed.value())
+
+        for label in (self.rate_label, self.model_label, self.top_k_title, self.attention_info):
+            # their text changes with every character: it must never re-lay out the views around them
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
     def _connect(self) -> None:
         self.generate_button.clicked.connect(self.play)
@@ -524,9 +528,7 @@ class GenerationPanel(QWidget):
         line_ceiling = None if normalised else uniform.numpy()
         self.entropy_line.set_entropy(entropy[layer, head].numpy(), line_ceiling, normalised)
         n_head = attention.shape[1]
-        titles = [
-            f"H{h + 1}{' off' if (layer, h) in off else ''} · {mean[layer, h]:.2f}" for h in range(n_head)
-        ]
+        titles = [f"head {h + 1}{' (off)' if (layer, h) in off else ''}" for h in range(n_head)]
         self.head_grid.set_tiles(
             attention[layer].numpy(), allowed_np, titles, columns=math.ceil(math.sqrt(n_head)),
             selected=head, dimmed={h for (l, h) in off if l == layer}, boost=boost,

@@ -17,6 +17,7 @@ from app.ui.gpt.palette import (
     attention_rgba,
     display_char,
     readable_text_color,
+    settle,
 )
 
 LABEL_STYLE = {"color": "#444", "font-size": "9pt"}
@@ -33,7 +34,7 @@ def _static_plot(plot: pg.PlotWidget) -> pg.ViewBox:
     return view
 
 
-def _char_ticks(chars: list[str], pixels: float, min_spacing: float = 11.0) -> list[list[tuple[float, str]]]:
+def _char_ticks(chars: list[str], pixels: float, min_spacing: float = 13.0) -> list[list[tuple[float, str]]]:
     """Tick levels for characters along an axis ``pixels`` long: every one if there is room, else
     every k-th labelled and the rest as unlabelled minor ticks."""
     every = max(1, math.ceil(min_spacing / max(1.0, pixels / max(1, len(chars)))))
@@ -43,10 +44,13 @@ def _char_ticks(chars: list[str], pixels: float, min_spacing: float = 11.0) -> l
 
 
 def _small_axes(plot: pg.PlotWidget) -> None:
+    """Small tick labels on axes of a fixed size (changing labels must not trigger a re-layout)."""
     font = QFont()
     font.setPointSize(8)
     for name in ("left", "bottom"):
         plot.getAxis(name).setTickFont(font)
+    plot.getAxis("left").setWidth(40)
+    plot.getAxis("bottom").setHeight(36)
 
 
 class AttentionHeatmap(pg.PlotWidget):
@@ -98,6 +102,7 @@ class AttentionHeatmap(pg.PlotWidget):
         if resized:
             self.image.setRect(QRectF(0, 0, S, T))
             self.view.setRange(xRange=(0, S), yRange=(0, T), padding=0.02)
+            settle(self.view)
 
     def clear_map(self) -> None:
         self.values = None
@@ -200,7 +205,9 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
             image.setOpacity(0.25 if index in dimmed else 1.0)
             if resized:
                 self.views[index].setRange(xRange=(0, S), yRange=(0, T), padding=0.02)
-            self.titles[index].setText(titles[index])
+                settle(self.views[index])
+            if self.titles[index].text != titles[index]:  # a new text re-lays out the grid
+                self.titles[index].setText(titles[index])
             self.views[index].setBorder(SELECTED_PEN if index == selected else pg.mkPen("#bbb"))
 
     def clear_tiles(self) -> None:

@@ -63,3 +63,12 @@ def readable_text_color(rgb) -> str:
     """Black or white, whichever reads better on a background of this colour."""
     r, g, b = (int(v) for v in rgb[:3])
     return "#111" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
+
+
+def settle(view: pg.ViewBox) -> None:
+    """Apply a changed view range now rather than while painting.
+
+    pyqtgraph defers the new transform to the paint, which then updates the items and asks for
+    a second paint; views that change with every generated token would be drawn twice.
+    """
+    view.updateMatrix()
