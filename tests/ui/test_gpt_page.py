@@ -144,6 +144,8 @@ def test_training_feeds_curves_samples_and_the_probe_scrubber(qtbot, gpt_page, t
     assert gpt_page.sample_select.count() >= 2 and gpt_page.sample_text.toPlainText()
     assert "nats/char" in gpt_page.readout.text()
     panel = gpt_page.generation
+    assert panel.pending is not None and panel.pending[0].step == 40  # hidden: nothing rebuilt yet
+    gpt_page.views.setCurrentWidget(panel)
     assert panel.model is not None and panel.model_step == 40
     assert panel.heatmap.rows == len(panel.prompt_text())  # the prompt is read with the newest weights
     # after the run, the model can be saved (the finished thread's signals are gone)

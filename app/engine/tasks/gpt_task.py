@@ -77,9 +77,7 @@ class GPTTask(Task):
 
     def __init__(self, model_config, hparams, train_config, data, device) -> None:
         super().__init__(model_config, hparams, train_config, data, device)
-        self.tokenizer: CharTokenizer = data.tokenizer
-        self.train_ids = data.train.to(device)  # (N,) int64
-        self.window_offsets = torch.arange(model_config.block_size + 1, device=device)  # (T + 1,)
+        self._ids: tuple[tuple[int, torch.device], torch.Tensor] | None = None
         self.pending_captures: list[tuple[int, np.ndarray]] = []
         self.captured_any = False
         self.probe_text = ""
@@ -150,6 +148,20 @@ class GPTTask(Task):
                 f"its vocabulary has {chars.vocab_size} characters but the model reads {config.vocab_size}"
             )
 
+    @property
+    def tokenizer(self) -> CharTokenizer:
+        return self.data.tokenizer
+
+    def training_ids(self) -> torch.Tensor:
+        """The training text's ids (N,) on the task's device, copied again if data or device change."""
+        key = (id(self.data.train), self.device)
+        if self._ids is None or self._ids[0] != key:
+            self._ids = (key, self.data.train.to(self.device))
+        return self._ids[1]
+
+    def window_offsets(self) -> torch.Tensor:
+        return torch.arange(self.model_config.block_size + 1, device=self.device)  # (T + 1,)
+
     # --- training -----------------------------------------------------------------------
     def make_batches(self, seed: int) -> SampledBatches:
         return SampledBatches(self.sample_windows, self.train_config.batch_size, self.device, seed)
@@ -157,8 +169,9 @@ class GPTTask(Task):
     def sample_windows(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``batch`` random windows of the training text: inputs x and next characters y, (B, T) each."""
         block = self.model_config.block_size
-        starts = torch.randint(0, len(self.train_ids) - block, (batch,), generator=generator)  # (B,)
-        windows = self.train_ids[starts.to(self.device)[:, None] + self.window_offsets]  # (B, T + 1)
+        ids = self.training_ids()
+        starts = torch.randint(0, len(ids) - block, (batch,), generator=generator)  # (B,)
+        windows = ids[starts.to(self.device)[:, None] + self.window_offsets()]  # (B, T + 1)
         return windows[:, :-1], windows[:, 1:]
 
     def validation_batches(self) -> Sequence[tuple[torch.Tensor, torch.Tensor]]:
@@ -168,7 +181,7 @@ class GPTTask(Task):
         val = self.data.val.to(self.device)
         count = max(1, tc.batch_size * tc.val_batches)
         starts = torch.linspace(0, len(val) - block - 1, count).round().long().unique().to(self.device)
-        windows = val[starts[:, None] + self.window_offsets]  # (count, T + 1)
+        windows = val[starts[:, None] + self.window_offsets()]  # (count, T + 1)
         return [(w[:, :-1], w[:, 1:]) for w in windows.split(tc.batch_size)]
 
     def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:

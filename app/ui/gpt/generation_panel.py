@@ -272,12 +272,22 @@ class GenerationPanel(QWidget):
             self._update_buttons()
             self._show_model_info()
             return
-        if self.session is not None and (self.session.steps or self.timer.isActive()):
-            self.pending = (snapshot, tokenizer)  # taken at the next Restart
+        if self._writing() or not self.isVisible():
+            self.pending = (snapshot, tokenizer)  # taken at the next Restart, or when shown
             self._show_model_info()
             return
         self._adopt(snapshot, tokenizer)
         self._start_session()
+
+    def _writing(self) -> bool:
+        """True once the model has written something (or is playing): its weights stay put."""
+        return self.session is not None and bool(self.session.steps or self.timer.isActive())
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.pending is not None and not self._writing():
+            self._adopt(*self.pending)
+            self._start_session()
 
     def _adopt(self, snapshot: ModelSnapshot, tokenizer: CharTokenizer) -> None:
         shape_changed = self.model is None or (

@@ -311,7 +311,7 @@ class FamilyPage(QWidget):
             thread.wait(5000)
             if thread.trainer is not None:
                 self.trainer = thread.trainer
-                self.trainer.sink = lambda _event: None  # the thread's signals die with it
+                self.trainer.sink = lambda event: None  # the thread and its signals are going away
                 self._set_snapshot(self.trainer.task.snapshot(self.trainer.step))
             thread.deleteLater()
         self.thread = None

@@ -230,8 +230,8 @@ class GPTPage(FamilyPage):
             self.sample_text.clear()
             self.latest.clear()
 
-    def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
-        opened = super().open_checkpoint(checkpoint)
+    def open_checkpoint(self, checkpoint: Checkpoint, **options: Any) -> bool:
+        opened = super().open_checkpoint(checkpoint, **options)
         if opened:
             self.probe.clear()
             self.latest = {k: v for k, v in checkpoint.metrics.items() if k in ("loss", "val_loss")}
