@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
 from app.engine.checkpoint import read_checkpoint
 from app.engine.data.text import text_bundle
@@ -98,6 +99,10 @@ def test_kv_cache_changes_the_speed_not_the_text(qtbot, panel):
             panel.step_once()
         texts.append(panel.text.text_of_tokens())
         assert f"KV cache {'on' if cache else 'off'}" in panel.rate_label.text()
+        assert "context is full" in panel.message.text()
+        cursor = panel.text.textCursor()
+        cursor.setPosition(1)
+        assert cursor.charFormat().foreground().color().name() == "#9a9a9a"  # outside the window
     assert texts[0] == texts[1]
 
 
@@ -153,3 +158,14 @@ def test_training_feeds_curves_samples_and_the_probe_scrubber(qtbot, gpt_page, t
     assert gpt_page.save_checkpoint_to(path)
     model = read_checkpoint(path).build_model()
     assert model.lm_head.weight is model.tok_emb.weight
+
+
+def test_stable_object_names_and_the_prompt_is_read_as_it_is_typed(qtbot, main_window, panel):
+    names = ("gptStartButton", "gptPauseButton", "gptStepButton", "gptStopButton", "gptLossPlot",
+             "gptPrompt", "gptGenerateButton", "gptGenStepButton", "gptOutputText", "gptAttentionMap",
+             "gptHeadGrid", "gptEntropyMap", "gptTopKBars", "gptLayerSelect", "gptHeadSelect")  # fmt: skip
+    for name in names:
+        assert main_window.findChild(QWidget, name) is not None, name
+    panel.prompt.setPlainText("The dog sat")
+    qtbot.waitUntil(lambda: panel.heatmap.rows == len("The dog sat"), timeout=3000)
+    assert panel.text.text_of_tokens() == "The dog sat" and panel.written == 0

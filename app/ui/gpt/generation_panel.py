@@ -44,6 +44,7 @@ from models.transformer import GPT, allowed_positions, query_entropy
 DEFAULT_PROMPT = "The "
 MAX_SPEED = 61  # the speed slider's last notch: as fast as the model goes
 EMA = 0.8  # smoothing of the per-character time readout
+PROMPT_DEBOUNCE_MS = 200
 
 
 def build_model(snapshot: ModelSnapshot) -> GPT:
@@ -78,6 +79,10 @@ class GenerationPanel(QWidget):
         self.last_gui_ms = 0.0
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
+        self.prompt_timer = QTimer(self)  # re-reads the prompt shortly after typing stops
+        self.prompt_timer.setSingleShot(True)
+        self.prompt_timer.setInterval(PROMPT_DEBOUNCE_MS)
+        self.prompt_timer.timeout.connect(self._prompt_edited)
         self._build_controls()
         self._build_views()
         self._build_layout()
@@ -239,6 +244,7 @@ class GenerationPanel(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
     def _connect(self) -> None:
+        self.prompt.textChanged.connect(self.prompt_timer.start)
         self.generate_button.clicked.connect(self.play)
         self.pause_button.clicked.connect(self.pause)
         self.step_button.clicked.connect(self.step_once)
@@ -298,6 +304,7 @@ class GenerationPanel(QWidget):
         self.model_step = snapshot.step
         self.tokenizer = tokenizer
         self.pending = None
+        self.session = None  # it belonged to the old weights
         if shape_changed:
             config = snapshot.config
             for combo, count, name in ((self.layer_select, config.n_layer, "Layer"),
@@ -367,6 +374,11 @@ class GenerationPanel(QWidget):
         self._refresh_views()
         self._update_buttons()
 
+    def _prompt_edited(self) -> None:
+        """While nothing is written yet, the views follow the prompt as it is typed."""
+        if self.model is not None and not self._writing() and self.prompt_text() != self.session_prompt:
+            self._start_session()
+
     def restart(self) -> None:
         """Back to the prompt, with the newest weights and a fresh random seed."""
         playing = self.timer.isActive()
@@ -379,7 +391,7 @@ class GenerationPanel(QWidget):
             self.play()
 
     def _ensure_session(self) -> bool:
-        if self.model is None:
+        if self.model is None and self.pending is None:
             return False
         if self.session is None or self.prompt_text() != self.session_prompt:
             if self.pending is not None:
@@ -421,11 +433,18 @@ class GenerationPanel(QWidget):
     def _advance(self) -> None:
         """One character: the model's step (timed on its own), then every view."""
         started = time.perf_counter()
+        before = self.session.window.length
         record = self.session.step()
         seconds = time.perf_counter() - started
         ema = self.seconds_per_token
         self.seconds_per_token = seconds if ema is None else EMA * ema + (1 - EMA) * seconds
         self.text.append_token(self.tokenizer.chars[record.token], record.prob)
+        if self.session.window.length <= before:  # the window was full and shifted
+            self.text.dim_before(self.session.window_start)
+            self.message.setText(
+                f"The context is full ({self.model.config.block_size} characters): the oldest "
+                f"{self.session.window.shift} left it (grey text) and the rest was read again."
+            )
         self._refresh_views()
         self.last_gui_ms = 1000 * (time.perf_counter() - started)
         self._show_rate()

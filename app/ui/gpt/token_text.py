@@ -20,6 +20,7 @@ from app.ui.gpt.palette import BLUES, probability_color
 SHOWN_AS = {"\n": "↵\n", "\t": "⇥   ", "\r": "␍"}
 PROMPT_COLOR = QColor("#e4e4e4")
 REPLACED_COLOR = QColor("#c62828")
+OUTSIDE_COLOR = QColor("#9a9a9a")  # text that has left the model's context window
 
 
 def shown_text(char: str) -> str:
@@ -94,6 +95,18 @@ class TokenText(QTextEdit):
 
     def text_of_tokens(self) -> str:
         return "".join(self.chars)
+
+    def dim_before(self, index: int) -> None:
+        """Grey the text before token ``index``: the model no longer reads it."""
+        if not 0 < index <= len(self.starts):
+            return
+        end = self.starts[index] if index < len(self.starts) else self._end
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(0)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        fmt = QTextCharFormat()
+        fmt.setForeground(OUTSIDE_COLOR)
+        cursor.mergeCharFormat(fmt)
 
     # --- attention highlight ------------------------------------------------------------
     def show_attention(self, weights: dict[int, float], source: int | None) -> None:
