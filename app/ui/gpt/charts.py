@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 from app.ui.gpt.palette import display_char, settle
 
 LABEL_STYLE = {"color": "#444", "font-size": "9pt"}
+SHOWN_TOKENS = 200  # the surprisal line scrolls: readable, and its cost stays bounded
 MODEL_BRUSH = pg.mkBrush(158, 202, 225)
 SAMPLING_BRUSH = pg.mkBrush(33, 113, 181)
 
@@ -29,7 +30,7 @@ def _quiet_plot(plot: pg.PlotWidget) -> None:
     plot.disableAutoRange()
     font = QFont()
     font.setPointSize(8)
-    for name in ("left", "bottom"):
+    for name in ("left", "bottom", "top", "right"):  # hidden axes relabel themselves too
         axis = plot.getAxis(name)
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)
@@ -103,16 +104,18 @@ class SurprisalPlot(pg.PlotWidget):
         key = _key(("#e6550d", "surprisal −log p(character)"), ("#3182bd", "entropy H of its distribution"))
         self.setTitle(key, size="8pt")
         self.surprisal = self.plot(
-            [], [], pen=pg.mkPen("#e6550d", width=1.5), symbol="o", symbolSize=4,
+            [], [], pen=pg.mkPen("#e6550d", width=1), symbol="o", symbolSize=4,
             symbolBrush="#e6550d", symbolPen=None,
         )  # fmt: skip
-        self.entropy = self.plot([], [], pen=pg.mkPen("#3182bd", width=1.5))
+        self.entropy = self.plot([], [], pen=pg.mkPen("#3182bd", width=1))
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
         self.marker.hide()
         self.addItem(self.marker)
         self.setMinimumHeight(110)
 
     def set_series(self, positions: np.ndarray, surprisal: np.ndarray, entropy: np.ndarray) -> None:
+        """One point per written token; the newest ``SHOWN_TOKENS`` are shown."""
+        positions, surprisal, entropy = (a[-SHOWN_TOKENS:] for a in (positions, surprisal, entropy))
         finite = np.where(np.isfinite(surprisal), surprisal, np.nan)
         self.surprisal.setData(positions, finite, connect="finite")
         self.entropy.setData(positions, entropy)
@@ -141,7 +144,9 @@ class EntropyLine(pg.PlotWidget):
         self.setLabel("bottom", "query i", **LABEL_STYLE)
         key = _key(("#a63603", "H(α_i) of the selected head"), ("#999", "log n_i: uniform over n_i keys"))
         self.setTitle(key, size="8pt")
-        self.line = self.plot([], [], pen=pg.mkPen("#a63603", width=1.5))
+        self.normalised = False
+        self.setLabel("left", "nats", **LABEL_STYLE)
+        self.line = self.plot([], [], pen=pg.mkPen("#a63603", width=1))
         self.ceiling = self.plot([], [], pen=pg.mkPen("#999", width=1, style=Qt.PenStyle.DashLine))
         self.setMinimumHeight(100)
 
@@ -154,4 +159,6 @@ class EntropyLine(pg.PlotWidget):
         else:
             self.ceiling.setData(x, ceiling)
             _fit(self, x, entropy, ceiling)
-        self.setLabel("left", "H / log n_i" if normalised else "nats", **LABEL_STYLE)
+        if normalised != self.normalised:  # a new label re-lays out the plot: only on a change
+            self.normalised = normalised
+            self.setLabel("left", "H / log n_i" if normalised else "nats", **LABEL_STYLE)

@@ -264,6 +264,7 @@ class GenerationPanel(QWidget):
         self.heatmap.cellHovered.connect(self._cell_hovered)
         self.heatmap.rowClicked.connect(self._row_clicked)
         self.head_grid.tileClicked.connect(self.head_select.setCurrentIndex)
+        self.head_tabs.currentChanged.connect(self._refresh_attention)
         self.entropy_map.cellClicked.connect(self._select_head)
 
     # --- the model ------------------------------------------------------------------------
@@ -551,17 +552,19 @@ class GenerationPanel(QWidget):
         normalised = self.normalise.isChecked()
         entropy = query_entropy(attention, allowed, normalised)  # (L, H, T)
         mean = torch.nanmean(entropy, dim=-1).numpy() if T > 1 else np.full(entropy.shape[:2], np.nan)
-        self.entropy_map.set_entropy(mean, (layer, head), off)
+        if self.entropy_map.isVisible():  # the two head tabs are drawn only when shown
+            self.entropy_map.set_entropy(mean, (layer, head), off)
         rows = allowed.sum(-1).float()
         uniform = torch.log(rows).masked_fill(rows <= 1, float("nan"))  # (T,) entropy of uniform rows
         line_ceiling = None if normalised else uniform.numpy()
         self.entropy_line.set_entropy(entropy[layer, head].numpy(), line_ceiling, normalised)
         n_head = attention.shape[1]
         titles = [f"head {h + 1}{' (off)' if (layer, h) in off else ''}" for h in range(n_head)]
-        self.head_grid.set_tiles(
-            attention[layer].numpy(), allowed_np, titles, columns=math.ceil(math.sqrt(n_head)),
-            selected=head, dimmed={h for (l, h) in off if l == layer}, boost=boost,
-        )  # fmt: skip
+        if self.head_grid.isVisible():
+            self.head_grid.set_tiles(
+                attention[layer].numpy(), allowed_np, titles, columns=math.ceil(math.sqrt(n_head)),
+                selected=head, dimmed={h for (l, h) in off if l == layer}, boost=boost,
+            )  # fmt: skip
         self._apply_highlight()
 
     # --- hovering and selecting tokens --------------------------------------------------

@@ -47,8 +47,9 @@ def _small_axes(plot: pg.PlotWidget) -> None:
     """Small tick labels on axes of a fixed size (changing labels must not trigger a re-layout)."""
     font = QFont()
     font.setPointSize(8)
-    for name in ("left", "bottom"):
+    for name in ("left", "bottom", "top", "right"):  # hidden axes relabel themselves too
         plot.getAxis(name).setTickFont(font)
+        plot.getAxis(name).enableAutoSIPrefix(False)
     plot.getAxis("left").setWidth(40)
     plot.getAxis("bottom").setHeight(36)
 

@@ -19,6 +19,7 @@ ENTROPY = pg.ColorMap(
     [0.0, 0.25, 0.5, 0.75, 1.0],
     [(255, 255, 229), (254, 227, 145), (254, 153, 41), (204, 76, 2), (102, 37, 6)],
 )  # low entropy (a head that reads few characters) pale yellow → uniform attention dark brown
+BLUES_LUT = BLUES.getLookupTable(0.0, 1.0, 256, alpha=True)  # (256, 4) bytes: faster than map()
 PROBABILITY = pg.ColorMap(
     [0.0, 0.5, 1.0],
     [(240, 110, 40), (253, 224, 180), (214, 232, 247)],
@@ -42,7 +43,7 @@ def attention_rgba(alpha: np.ndarray, allowed: np.ndarray | None, boost: bool = 
     ``boost`` shows √α, which makes the many small weights of a long context visible.
     """
     values = np.sqrt(np.clip(alpha, 0.0, 1.0)) if boost else np.clip(alpha, 0.0, 1.0)
-    rgba = BLUES.map(values.ravel(), mode="byte").reshape(*values.shape, 4)
+    rgba = BLUES_LUT[np.rint(values * 255).astype(np.uint8)]  # (T, S, 4)
     if allowed is not None:
         rgba[~allowed] = MASKED_RGBA
     return np.ascontiguousarray(rgba)
