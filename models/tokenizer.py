@@ -50,7 +50,7 @@ class CharTokenizer:
     @classmethod
     def from_metadata(cls, data: Any) -> CharTokenizer:
         """Rebuild from checkpoint metadata; raises ValueError with one sentence when it is malformed."""
-        if not isinstance(data, dict) or data.get("type") != "char":
+        if not isinstance(data, dict) or data.get("type", "char") != "char":  # "type" may be left out
             raise ValueError("the tokenizer metadata is not a character vocabulary")
         chars = data.get("chars")
         if not isinstance(chars, list) or not 2 <= len(chars) <= MAX_VOCAB:

@@ -23,6 +23,7 @@ def test_metadata_survives_json():
     tokenizer = CharTokenizer.from_text(TEXT)
     again = CharTokenizer.from_metadata(json.loads(json.dumps(tokenizer.to_metadata())))
     assert again == tokenizer
+    assert CharTokenizer.from_metadata({"chars": ["a", "b"]}).chars == ("a", "b")  # "type" is optional
 
 
 @pytest.mark.parametrize(

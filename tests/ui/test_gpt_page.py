@@ -42,7 +42,7 @@ def checkpoint(tmp_path):
 @pytest.fixture
 def panel(main_window, gpt_page, checkpoint):
     assert main_window.open_checkpoint(checkpoint)
-    assert gpt_page.views.currentWidget() is gpt_page.generation
+    assert gpt_page.views.currentWidget() is gpt_page.generation_tab
     return gpt_page.generation
 
 
@@ -151,7 +151,7 @@ def test_training_feeds_curves_samples_and_the_probe_scrubber(qtbot, gpt_page, t
     assert "nats/char" in gpt_page.readout.text()
     panel = gpt_page.generation
     assert panel.pending is not None and panel.pending[0].step == 40  # hidden: nothing rebuilt yet
-    gpt_page.views.setCurrentWidget(panel)
+    gpt_page.views.setCurrentWidget(gpt_page.generation_tab)
     assert panel.model is not None and panel.model_step == 40
     assert panel.heatmap.rows == len(panel.prompt_text())  # the prompt is read with the newest weights
     # after the run, the model can be saved (the finished thread's signals are gone)

@@ -9,7 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QLayout, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 STRETCH = object()
 
@@ -57,3 +67,12 @@ def across(sizes: list[int], *widgets: QWidget) -> QSplitter:
 
 def down(sizes: list[int], *widgets: QWidget) -> QSplitter:
     return split(Qt.Orientation.Vertical, sizes, *widgets)
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    """``widget`` filling a frameless scroll area (scroll bars only below its minimum size)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QPlainTextEdit,
-    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -28,7 +27,7 @@ from app.engine.checkpoint import Checkpoint
 from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.tasks.gpt_task import DEFAULT_PROBE
 from app.ui.gpt.generation_panel import GenerationPanel
-from app.ui.gpt.layout import STRETCH, across, column, down, row
+from app.ui.gpt.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.gpt.probe_panel import ProbePanel
 from app.ui.pages.family_page import FamilyPage
 from app.ui.widgets.loss_plot import LossPlot
@@ -140,9 +139,7 @@ class GPTPage(FamilyPage):
     def _build_layout(self) -> None:
         groups = (("Model", "model"), ("Optimiser and live views", "hparams"), ("Training", "train"))
         settings = column(*(self._group_box(title, group) for title, group in groups), STRETCH)
-        scroll = QScrollArea()
-        scroll.setWidget(settings)
-        scroll.setWidgetResizable(True)
+        scroll = scrolled(settings)
         scroll.setMinimumWidth(300)
         scroll.setMaximumWidth(400)
         sample_header = row("Text sample (temperature 1) at", self.sample_select, STRETCH)
@@ -156,8 +153,10 @@ class GPTPage(FamilyPage):
         self.views = QTabWidget()
         self.views.setObjectName("gptViews")
         self.views.addTab(training, "Training")
-        self.views.addTab(self.generation, "Generate")
-        self.views.addTab(self.probe, "Attention while learning")
+        # in scroll areas: a small window scrolls these views instead of growing to fit them
+        self.generation_tab = scrolled(self.generation)
+        self.views.addTab(self.generation_tab, "Generate")
+        self.views.addTab(scrolled(self.probe), "Attention while learning")
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.views, 1)
@@ -236,5 +235,5 @@ class GPTPage(FamilyPage):
             self.probe.clear()
             self.latest = {k: v for k, v in checkpoint.metrics.items() if k in ("loss", "val_loss")}
             self._show_readout()
-            self.views.setCurrentWidget(self.generation)
+            self.views.setCurrentWidget(self.generation_tab)
         return opened
