@@ -161,6 +161,11 @@ def test_training_feeds_curves_samples_and_the_probe_scrubber(qtbot, gpt_page, t
     assert model.lm_head.weight is model.tok_emb.weight
 
 
+def test_an_opened_model_shows_its_probe_attention(gpt_page, panel):
+    assert [step for step, _ in gpt_page.probe.history] == [40]
+    assert gpt_page.probe.map.rows == 16 and "step 40" in gpt_page.probe.step_label.text()
+
+
 def test_stable_object_names_and_the_prompt_is_read_as_it_is_typed(qtbot, main_window, panel):
     names = ("gptStartButton", "gptPauseButton", "gptStepButton", "gptStopButton", "gptLossPlot",
              "gptPrompt", "gptGenerateButton", "gptGenStepButton", "gptOutputText", "gptAttentionMap",

@@ -60,6 +60,29 @@ def start_token(tokenizer: CharTokenizer) -> int:
     return 0
 
 
+@torch.no_grad()
+def probe_attention(model: GPT, tokenizer: CharTokenizer, prompt: str) -> tuple[str, list[int], np.ndarray]:
+    """α of ``prompt`` (cut to the context) in every layer and head: (text read, positions of
+    replaced characters, (L, H, T, T) float16). The model is left in the mode it was in."""
+    ids, replaced = tokenizer.encode_lenient(prompt[: model.config.block_size])
+    training = model.training
+    model.eval()
+    out = model(torch.tensor([ids], device=model.tok_emb.weight.device), need_weights=True)
+    model.train(training)
+    alpha = torch.stack([a[0] for a in out.attentions]).to("cpu", torch.float16).numpy()
+    return tokenizer.decode(ids), replaced, alpha
+
+
+def probe_payload(config: GPTConfig, text: str, replaced: list[int], captures: list) -> dict[str, Any]:
+    """What the probe view receives: the text, its mask and [(step, α)]."""
+    return {
+        "text": text,
+        "replaced": list(replaced),
+        "allowed": allowed_positions(config, len(text), len(text)).numpy(),
+        "captures": captures,
+    }
+
+
 def thin_older_half(items: list) -> list:
     """Drop every other item of the older half (the newest stay dense)."""
     half = len(items) // 2
@@ -227,18 +250,12 @@ class GPTTask(Task):
             self.capture_probe(None)  # the viewer sees the new prompt's attention at once
 
     # --- what the viewer sees -----------------------------------------------------------
-    @torch.no_grad()
     def capture_probe(self, step: int | None) -> None:
         """Attention of the probe prompt in every layer and head: (L, H, T, T), stored as float16."""
-        block = self.model_config.block_size
-        ids, replaced = self.tokenizer.encode_lenient(self.hparams.probe_prompt[:block])
-        self.probe_text = self.tokenizer.decode(ids)
-        self.probe_replaced = replaced
+        self.probe_text, self.probe_replaced, alpha = probe_attention(
+            self.model, self.tokenizer, self.hparams.probe_prompt
+        )
         step = self.steps_done if step is None else step
-        self.model.eval()
-        out = self.model(torch.tensor([ids], device=self.device), need_weights=True)
-        self.model.train()
-        alpha = torch.stack([a[0] for a in out.attentions]).to("cpu", torch.float16).numpy()
         self.pending_captures.append((step, alpha))
         if len(self.pending_captures) > MAX_PENDING_CAPTURES:
             self.pending_captures = thin_older_half(self.pending_captures)
@@ -263,14 +280,9 @@ class GPTTask(Task):
                 self.write_sample(self.steps_done)
         out: dict[str, Any] = {}
         if self.pending_captures:
-            out["probe"] = {
-                "text": self.probe_text,
-                "replaced": list(self.probe_replaced),
-                "allowed": allowed_positions(
-                    self.model_config, len(self.probe_text), len(self.probe_text)
-                ).numpy(),
-                "captures": self.pending_captures,
-            }
+            out["probe"] = probe_payload(
+                self.model_config, self.probe_text, self.probe_replaced, self.pending_captures
+            )
             self.pending_captures = []
         if self.latest_sample is not None:
             out["sample"] = self.latest_sample

@@ -74,7 +74,7 @@ class TopKBars(pg.PlotWidget):
         self.candidates = [(chars[i], float(model_p[i]), float(sampling_p[i])) for i in order]
         self.model_bars.setOpts(x=x - 0.2, height=model_p[order], width=0.38)
         self.sampling_bars.setOpts(x=x + 0.2, height=sampling_p[order], width=0.38)
-        ticks = [(i, f"{display_char(chars[t])} {model_p[t]:.2f}") for i, t in enumerate(order)]
+        ticks = [(i, f"{display_char(chars[t])}\n{model_p[t]:.2f}") for i, t in enumerate(order)]
         self.getAxis("bottom").setTicks([ticks])
         self.setXRange(-0.6, len(order) - 0.4, padding=0)
         top = float(max(model_p[order].max(initial=0), sampling_p[order].max(initial=0)))

@@ -160,7 +160,6 @@ class GenerationPanel(QWidget):
         self.model_label.setObjectName("gptModelInfo")
         self.message = QLabel()
         self.message.setObjectName("gptGenMessage")
-        self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #8a4b00;")
 
     def _build_views(self) -> None:
@@ -221,7 +220,6 @@ class GenerationPanel(QWidget):
             (down([520, 150], column((self.heatmap, 1), self.attention_info), self.entropy_line), 1),
         )
         entropy_title = QLabel("Mean entropy per head (pale: reads few characters; dark: spreads out)")
-        entropy_title.setWordWrap(True)
         entropy_title.setToolTip(
             "Mean over the queries i of H(α_i) = −Σ_j α_ij log α_ij, in nats (or divided by log n_i). "
             "Colours span the lowest to the highest value. Click a cell to select that head."
@@ -239,8 +237,11 @@ class GenerationPanel(QWidget):
         layout.addWidget(body, 1)
         self._speed_changed(self.speed.value())
 
-        for label in (self.rate_label, self.model_label, self.top_k_title, self.attention_info):
-            # their text changes with every character: it must never re-lay out the views around them
+        labels = (self.rate_label, self.model_label, self.top_k_title, self.attention_info, self.message,
+                  entropy_title)  # fmt: skip
+        for label in labels:
+            # one line each, whatever their text: a new text never re-lays out the views around them
+            # (and no height-for-width, which would make the scroll area size the panel by its hint)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
     def _connect(self) -> None:

@@ -80,10 +80,12 @@ class AttentionHeatmap(pg.PlotWidget):
         self.row_box.hide()
         self.addItem(self.row_box)
         self.values: np.ndarray | None = None  # the last α shown, (T, S)
+        self.chars: list[str] = []
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
         self._hovered = (-1, -1)
         self.setMinimumSize(160, 160)
+        self.clear_map()
 
     @property
     def rows(self) -> int:
@@ -96,14 +98,26 @@ class AttentionHeatmap(pg.PlotWidget):
         T, S = alpha.shape
         resized = self.values is None or self.values.shape != alpha.shape
         self.values = alpha
+        self.chars = list(chars)
         self.image.setImage(attention_rgba(alpha, allowed, boost), autoLevels=False)
-        side = min(self.view.width(), self.view.height()) or 300.0  # the map is square on screen
-        self.getAxis("bottom").setTicks(_char_ticks(chars[-S:], side * S / max(S, T)))
-        self.getAxis("left").setTicks(_char_ticks(chars[-T:], side * T / max(S, T)))
+        self._update_ticks()
         if resized:
             self.image.setRect(QRectF(0, 0, S, T))
             self.view.setRange(xRange=(0, S), yRange=(0, T), padding=0.02)
             settle(self.view)
+
+    def _update_ticks(self) -> None:
+        """Characters on both axes, as many as fit at the map's size on screen."""
+        if getattr(self, "values", None) is None:  # (Qt resizes the view while it is being built)
+            return
+        T, S = self.values.shape
+        side = min(self.view.width(), self.view.height()) or 300.0  # the map is square on screen
+        self.getAxis("bottom").setTicks(_char_ticks(self.chars[-S:], side * S / max(S, T)))
+        self.getAxis("left").setTicks(_char_ticks(self.chars[-T:], side * T / max(S, T)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._update_ticks()
 
     def clear_map(self) -> None:
         self.values = None
@@ -250,6 +264,7 @@ class EntropyMap(pg.PlotWidget):
         self.values: np.ndarray | None = None
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
         self.setMinimumSize(140, 110)
+        self.clear_map()
 
     def set_entropy(
         self,
@@ -303,6 +318,9 @@ class EntropyMap(pg.PlotWidget):
         for label in self.labels:
             label.setText("")
         self.box.hide()
+        for name in ("left", "bottom"):
+            self.getAxis(name).setTicks([[]])
+        self.values = None
 
     def _mouse_clicked(self, event) -> None:
         if self.values is None or not self.view.sceneBoundingRect().contains(event.scenePos()):

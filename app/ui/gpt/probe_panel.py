@@ -10,7 +10,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QSlider, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.engine.tasks.gpt_task import thin_older_half
 from app.ui.gpt.heatmaps import AttentionGrid, AttentionHeatmap, EntropyMap
@@ -32,7 +41,7 @@ class ProbePanel(QWidget):
 
         self.info = QLabel("Train the model to see how the attention of a fixed probe text forms.")
         self.info.setObjectName("gptProbeText")
-        self.info.setWordWrap(True)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # one line
         self.grid = AttentionGrid("gptProbeGrid")
         self.map = AttentionHeatmap("gptProbeMap")
         self.entropy = EntropyMap("gptProbeEntropy")

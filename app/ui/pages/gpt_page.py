@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.checkpoint import Checkpoint
 from app.engine.events import ModelSnapshot, VisualsEvent
-from app.engine.tasks.gpt_task import DEFAULT_PROBE
+from app.engine.tasks.gpt_task import DEFAULT_PROBE, probe_attention, probe_payload
 from app.ui.gpt.generation_panel import GenerationPanel
 from app.ui.gpt.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.gpt.probe_panel import ProbePanel
@@ -216,6 +216,13 @@ class GPTPage(FamilyPage):
             self._show_readout()
         self.generation.set_model(snapshot, tokenizer)
 
+    def _probe_opened_model(self, checkpoint: Checkpoint) -> None:
+        """One capture of the probe text for an opened model, so that tab is not empty."""
+        tokenizer = CharTokenizer.from_metadata(checkpoint.tokenizer)
+        prompt = self.form.value("probe_prompt") or DEFAULT_PROBE
+        text, replaced, alpha = probe_attention(checkpoint.build_model(), tokenizer, prompt)
+        self.probe.add_captures(probe_payload(checkpoint.config, text, replaced, [(checkpoint.step, alpha)]))
+
     def _run_state_changed(self, state: str) -> None:
         if state == "starting" and self.trainer is None:
             self.probe.clear()  # a fresh model: a fresh story of its heads
@@ -233,6 +240,7 @@ class GPTPage(FamilyPage):
         opened = super().open_checkpoint(checkpoint, **options)
         if opened:
             self.probe.clear()
+            self._probe_opened_model(checkpoint)
             self.latest = {k: v for k, v in checkpoint.metrics.items() if k in ("loss", "val_loss")}
             self._show_readout()
             self.views.setCurrentWidget(self.generation_tab)
