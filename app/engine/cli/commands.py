@@ -139,7 +139,7 @@ def sample_command(args) -> int:
         task_cls = get_task_class(checkpoint.family)
         samples = task_cls.sample_from_checkpoint(
             checkpoint,
-            args.n,
+            args.n if args.n is not None else task_cls.default_sample_count,
             args.seed,
             prompt=args.prompt,
             max_new=args.max_new,

@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="sample from a checkpoint without the app")
     sample.add_argument("file")
-    sample.add_argument("--n", type=_positive_int, default=64, help="number of samples")
+    sample.add_argument(
+        "--n", type=_positive_int, help="number of samples (default: 64 images or points, 1 text)"
+    )
     sample.add_argument("--out", metavar="PATH", help=".png grid or .npy array; text: a file")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--prompt", default="", help="text to start from (gpt)")

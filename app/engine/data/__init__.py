@@ -20,6 +20,7 @@ from app.engine.data.download import DOWNLOADS, dataset_folder, download_dataset
 from app.engine.data.files import load_array, load_image_folder
 from app.engine.data.idx import find_idx_pairs, load_idx_folder
 from app.engine.data.shapes import SHAPE_NAMES, make_shapes
+from app.engine.data.text import downloadable_text, load_python_docs, load_python_source, load_text_file
 from app.engine.errors import DatasetError
 
 VAL_FRACTION = 0.1
@@ -96,6 +97,11 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "fashion-mnist": BuiltinDataset(
         "images", _downloadable("fashion-mnist"), "clothing pictures (downloads once)"
     ),
+    "python-docs": BuiltinDataset("text", load_python_docs, "the Python documentation topics, 0.5 MB"),
+    "python-source": BuiltinDataset("text", load_python_source, "Python standard-library source, 2 MB"),
+    "tiny-shakespeare": BuiltinDataset(
+        "text", downloadable_text("tiny-shakespeare"), "Shakespeare's plays, 1.1 MB (downloads once)"
+    ),
 }
 
 
@@ -129,7 +135,7 @@ def load_path(path: Path, seed: int = 0) -> DataBundle:
 
 
 # suffix → loader for file types that families add (e.g. ".txt" for the GPT)
-FILE_LOADERS: dict[str, Callable[[Path, int], DataBundle]] = {}
+FILE_LOADERS: dict[str, Callable[[Path, int], DataBundle]] = {".txt": load_text_file}
 
 
 def load_dataset(spec: str, seed: int = 0) -> DataBundle:

@@ -52,11 +52,17 @@ def is_downloaded(name: str) -> bool:
 
 
 def fetch_verified(
-    url: str, target: Path, md5: str, progress: Progress | None = None, timeout: float = 30.0
+    url: str,
+    target: Path,
+    md5: str,
+    progress: Progress | None = None,
+    timeout: float = 30.0,
+    *,
+    algorithm: str = "md5",
 ) -> Path:
-    """Download ``url`` to ``target`` only if its MD5 matches; raise DatasetError otherwise."""
+    """Download ``url`` to ``target`` only if its digest (MD5, or ``algorithm``) matches ``md5``."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.md5(usedforsecurity=False)
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:

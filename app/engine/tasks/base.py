@@ -44,6 +44,7 @@ class Task(ABC):
     default_dataset: ClassVar[str] = "shapes"
     # slow-motion actions: name → label; run with ``run_action`` (e.g. WGAN "critic")
     actions: ClassVar[dict[str, str]] = {}
+    default_sample_count: ClassVar[int] = 64  # ``genplay sample`` without --n (text families: 1)
 
     def __init__(
         self,

@@ -1,0 +1,327 @@
+"""The GPT task: trains ``models.transformer.GPT`` on characters by next-token cross-entropy.
+
+Besides the loss it keeps two things a viewer wants while the model learns: every
+``capture_every`` steps the attention of a fixed probe prompt (all layers and heads), and,
+while a viewer is attached, a text sample every ``sample_every`` steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from app.engine.data.batches import SampledBatches
+from app.engine.data.bundle import DataBundle
+from app.engine.errors import ConfigError
+from app.engine.events import ModelSnapshot
+from app.engine.optim_step import guarded_update
+from app.engine.tasks.base import NextBatch, Samples, Task
+from app.engine.train_config import TrainConfig
+from models.text_sampling import SamplingSettings, generate
+from models.tokenizer import CharTokenizer, UnknownCharactersError
+from models.transformer import GPT, GPTConfig, allowed_positions
+
+DEFAULT_PROBE = "The cat sat on the mat. The cat sat on the mat."
+MAX_PENDING_CAPTURES = 64  # captures waiting for a viewer; older ones are thinned beyond this
+ADAM_BETAS = (0.9, 0.99)
+
+
+@dataclass
+class GPTHparams:
+    """GPT knobs that may change while a run is paused."""
+
+    weight_decay: float = 0.1  # AdamW decay of the weight matrices (never biases or LayerNorm gains)
+    probe_prompt: str = DEFAULT_PROBE  # text whose attention is captured while the model learns
+    capture_every: int = 50  # steps between captures of the probe's attention; 0 = off
+    sample_every: int = 200  # steps between text samples shown while training; 0 = off
+    sample_length: int = 200  # characters per sample
+
+    def validate(self) -> None:
+        if not 0.0 <= self.weight_decay <= 10.0:
+            raise ValueError(f"weight_decay must be between 0 and 10, not {self.weight_decay}")
+        if not 1 <= len(self.probe_prompt) <= 1024:
+            raise ValueError("the probe prompt must have 1 to 1024 characters")
+        if self.capture_every < 0 or self.sample_every < 0:
+            raise ValueError("capture_every and sample_every must not be negative")
+        if not 1 <= self.sample_length <= 5000:
+            raise ValueError(f"sample_length must be between 1 and 5000, not {self.sample_length}")
+
+
+def start_token(tokenizer: CharTokenizer) -> int:
+    """What an empty prompt starts from: a line break if the text has them, else a space."""
+    for char in ("\n", " "):
+        if char in tokenizer.index:
+            return tokenizer.index[char]
+    return 0
+
+
+@torch.no_grad()
+def probe_attention(model: GPT, tokenizer: CharTokenizer, prompt: str) -> tuple[str, list[int], np.ndarray]:
+    """α of ``prompt`` (cut to the context) in every layer and head: (text read, positions of
+    replaced characters, (L, H, T, T) float16). The model is left in the mode it was in."""
+    ids, replaced = tokenizer.encode_lenient(prompt[: model.config.block_size])
+    training = model.training
+    model.eval()
+    out = model(torch.tensor([ids], device=model.tok_emb.weight.device), need_weights=True)
+    model.train(training)
+    alpha = torch.stack([a[0] for a in out.attentions]).to("cpu", torch.float16).numpy()
+    return tokenizer.decode(ids), replaced, alpha
+
+
+def probe_payload(config: GPTConfig, text: str, replaced: list[int], captures: list) -> dict[str, Any]:
+    """What the probe view receives: the text, its mask and [(step, α)]."""
+    return {
+        "text": text,
+        "replaced": list(replaced),
+        "allowed": allowed_positions(config, len(text), len(text)).numpy(),
+        "captures": captures,
+    }
+
+
+def thin_older_half(items: list) -> list:
+    """Drop every other item of the older half (the newest stay dense)."""
+    half = len(items) // 2
+    return items[:half:2] + items[half:]
+
+
+class GPTTask(Task):
+    family = "gpt"
+    title = "GPT"
+    config_class = GPTConfig
+    hparams_class = GPTHparams
+    data_kinds = ("text",)
+    default_dataset = "python-docs"
+    default_sample_count = 1
+
+    def __init__(self, model_config, hparams, train_config, data, device) -> None:
+        super().__init__(model_config, hparams, train_config, data, device)
+        self._ids: tuple[tuple[int, torch.device], torch.Tensor] | None = None
+        self.pending_captures: list[tuple[int, np.ndarray]] = []
+        self.captured_any = False
+        self.probe_text = ""
+        self.probe_replaced: list[int] = []
+        self.latest_sample: dict[str, Any] | None = None
+        self.viewer_attached = False  # set by the first visuals() call: the GUI is watching
+        self.steps_done = 0
+
+    # --- building -----------------------------------------------------------------------
+    @staticmethod
+    def build_model(config: GPTConfig) -> GPT:
+        return GPT(config)
+
+    def build_optimizers(self) -> list[torch.optim.Optimizer]:
+        """AdamW with weight decay on the matrices only (embeddings and weights of linear layers)."""
+        params = list(self.model.parameters())  # a tied matrix appears once
+        matrices = [p for p in params if p.dim() >= 2]
+        others = [p for p in params if p.dim() < 2]  # biases, LayerNorm gains and shifts
+        groups = [
+            {"params": matrices, "weight_decay": self.hparams.weight_decay},
+            {"params": others, "weight_decay": 0.0},
+        ]
+        return [torch.optim.AdamW(groups, lr=self.train_config.lr, betas=ADAM_BETAS)]
+
+    @classmethod
+    def default_model_config(cls, data: DataBundle) -> GPTConfig:
+        return GPTConfig(vocab_size=data.tokenizer.vocab_size)  # the baby-GPT sizes
+
+    @classmethod
+    def default_train_config(cls) -> TrainConfig:
+        return TrainConfig(
+            steps=2000,
+            batch_size=12,
+            lr=1e-3,
+            schedule="warmup_cosine",
+            warmup_steps=100,
+            min_lr_ratio=0.1,  # cosine decay to 1e-4
+            grad_clip=1.0,
+            val_every=200,
+            val_batches=40,
+        )
+
+    @classmethod
+    def check_data(cls, data: DataBundle, model_config: GPTConfig) -> None:
+        super().check_data(data, model_config)
+        vocab = data.tokenizer.vocab_size
+        if vocab != model_config.vocab_size:
+            raise ConfigError(
+                f"the model reads {model_config.vocab_size} distinct characters but '{data.name}' "
+                f"has {vocab}; train a new model for this text."
+            )
+        need = model_config.block_size + 1
+        for part, ids in (("training part", data.train), ("validation part (its last 10%)", data.val)):
+            if len(ids) < need:
+                raise ConfigError(
+                    f"'{data.name}' is too short for block_size {model_config.block_size}: its {part} "
+                    f"has {len(ids)} characters but needs at least {need}; use a longer text or a "
+                    "smaller block_size."
+                )
+
+    @classmethod
+    def check_checkpoint_extras(cls, config: GPTConfig, tokenizer: Any) -> None:
+        if tokenizer is None:
+            raise ValueError("the checkpoint stores no vocabulary, so its model cannot read or write text")
+        chars = CharTokenizer.from_metadata(tokenizer)
+        if chars.vocab_size != config.vocab_size:
+            raise ValueError(
+                f"its vocabulary has {chars.vocab_size} characters but the model reads {config.vocab_size}"
+            )
+
+    @property
+    def tokenizer(self) -> CharTokenizer:
+        return self.data.tokenizer
+
+    def training_ids(self) -> torch.Tensor:
+        """The training text's ids (N,) on the task's device, copied again if data or device change."""
+        key = (id(self.data.train), self.device)
+        if self._ids is None or self._ids[0] != key:
+            self._ids = (key, self.data.train.to(self.device))
+        return self._ids[1]
+
+    def window_offsets(self) -> torch.Tensor:
+        return torch.arange(self.model_config.block_size + 1, device=self.device)  # (T + 1,)
+
+    # --- training -----------------------------------------------------------------------
+    def make_batches(self, seed: int) -> SampledBatches:
+        return SampledBatches(self.sample_windows, self.train_config.batch_size, self.device, seed)
+
+    def sample_windows(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``batch`` random windows of the training text: inputs x and next characters y, (B, T) each."""
+        block = self.model_config.block_size
+        ids = self.training_ids()
+        starts = torch.randint(0, len(ids) - block, (batch,), generator=generator)  # (B,)
+        windows = ids[starts.to(self.device)[:, None] + self.window_offsets()]  # (B, T + 1)
+        return windows[:, :-1], windows[:, 1:]
+
+    def validation_batches(self) -> Sequence[tuple[torch.Tensor, torch.Tensor]]:
+        """Windows spread evenly over the validation text, always the same ones."""
+        tc = self.train_config
+        block = self.model_config.block_size
+        val = self.data.val.to(self.device)
+        count = max(1, tc.batch_size * tc.val_batches)
+        starts = torch.linspace(0, len(val) - block - 1, count).round().long().unique().to(self.device)
+        windows = val[starts[:, None] + self.window_offsets()]  # (count, T + 1)
+        return [(w[:, :-1], w[:, 1:]) for w in windows.split(tc.batch_size)]
+
+    def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:
+        self.steps_done = step
+        if not self.captured_any:
+            self.capture_probe(step)  # how attention looks before this run's first update
+        x, y = next_batch()  # (B, T) each
+        loss = self.model.loss(x, y)  # nats per character
+        grad_norm = guarded_update(
+            loss,
+            self.optimizers[0],
+            self.model.parameters(),
+            step=step,
+            grad_clip=self.train_config.grad_clip,
+            loss_name="the cross-entropy",
+        )
+        done = self.steps_done = step + 1
+        hp = self.hparams
+        if hp.capture_every and done % hp.capture_every == 0:
+            self.capture_probe(done)
+        if self.viewer_attached and hp.sample_every and done % hp.sample_every == 0:
+            self.write_sample(done)
+        value = loss.item()
+        return {"loss": value, "perplexity": math.exp(value), "grad_norm": grad_norm}
+
+    @torch.no_grad()
+    def evaluate(self, batches: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        self.model.eval()
+        total, count = 0.0, 0
+        for x, y in batches:
+            total += float(self.model.loss(x, y)) * y.numel()
+            count += y.numel()
+        self.model.train()
+        if count == 0:
+            return {}
+        loss = total / count
+        return {"loss": loss, "perplexity": math.exp(loss)}
+
+    def set_hparams(self, **changes: Any) -> None:
+        super().set_hparams(**changes)
+        self.optimizers[0].param_groups[0]["weight_decay"] = self.hparams.weight_decay
+        if "probe_prompt" in changes:
+            self.capture_probe(None)  # the viewer sees the new prompt's attention at once
+
+    # --- what the viewer sees -----------------------------------------------------------
+    def capture_probe(self, step: int | None) -> None:
+        """Attention of the probe prompt in every layer and head: (L, H, T, T), stored as float16."""
+        self.probe_text, self.probe_replaced, alpha = probe_attention(
+            self.model, self.tokenizer, self.hparams.probe_prompt
+        )
+        step = self.steps_done if step is None else step
+        self.pending_captures.append((step, alpha))
+        if len(self.pending_captures) > MAX_PENDING_CAPTURES:
+            self.pending_captures = thin_older_half(self.pending_captures)
+        self.captured_any = True
+
+    @torch.no_grad()
+    def write_sample(self, step: int) -> None:
+        """A sample from the current model, drawn with a generator seeded by the step (reproducible)."""
+        self.model.eval()
+        start = start_token(self.tokenizer)
+        prompt = torch.tensor([[start]], device=self.device)
+        generator = torch.Generator().manual_seed(self.train_config.seed * 100_003 + step)
+        out = generate(self.model, prompt, self.hparams.sample_length, SamplingSettings(), generator)
+        self.model.train()
+        self.latest_sample = {"step": step, "text": self.tokenizer.decode(out[0, 1:].tolist())}
+
+    def visuals(self) -> dict[str, Any]:
+        """New probe captures since the last call, and the newest text sample (once)."""
+        if not self.viewer_attached:
+            self.viewer_attached = True
+            if self.hparams.sample_every:
+                self.write_sample(self.steps_done)
+        out: dict[str, Any] = {}
+        if self.pending_captures:
+            out["probe"] = probe_payload(
+                self.model_config, self.probe_text, self.probe_replaced, self.pending_captures
+            )
+            self.pending_captures = []
+        if self.latest_sample is not None:
+            out["sample"] = self.latest_sample
+            self.latest_sample = None
+        return out
+
+    def tokenizer_metadata(self) -> Any:
+        return self.tokenizer.to_metadata()
+
+    def snapshot(self, step: int) -> ModelSnapshot:
+        snapshot = super().snapshot(step)
+        snapshot.extras["tokenizer"] = self.tokenizer.to_metadata()
+        return snapshot
+
+    # --- sampling without the GUI -------------------------------------------------------
+    @classmethod
+    def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
+        """``n`` continuations of ``prompt`` (the prompt included), joined by separators."""
+        settings = SamplingSettings(
+            temperature=float(options.get("temperature", 1.0)),
+            top_k=int(options.get("top_k", 0)),
+            top_p=float(options.get("top_p", 1.0)),
+        )
+        try:
+            settings.validate()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        max_new = int(options.get("max_new", 200))
+        tokenizer = CharTokenizer.from_metadata(checkpoint.tokenizer)
+        prompt = (options.get("prompt") or "").replace("\r\n", "\n")
+        try:
+            ids = tokenizer.encode(prompt) if prompt else [start_token(tokenizer)]
+        except UnknownCharactersError as exc:
+            raise ConfigError(f"{exc}; write the prompt with characters of its training text.") from None
+        model = checkpoint.build_model()
+        generator = torch.Generator().manual_seed(seed)
+        out = generate(model, torch.tensor([ids] * n), max_new, settings, generator)
+        skip = 0 if prompt else 1  # an empty prompt's start token is not part of the text
+        texts = [tokenizer.decode(row[skip:].tolist()) for row in out]
+        if n == 1:
+            return Samples(text=texts[0])
+        return Samples(text="\n\n".join(f"--- sample {i + 1} ---\n{t}" for i, t in enumerate(texts)))

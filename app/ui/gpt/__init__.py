@@ -1,0 +1,1 @@
+"""Views of the GPT page: generated text, attention maps, entropy, top-k bars, surprisal, probes."""

@@ -1,0 +1,247 @@
+"""The GPT page: train a character-level GPT, then watch it write and look at every head.
+
+Tabs: Training (settings, loss and perplexity, a text sample every N steps), Generate (the
+model writes token by token; attention, entropy, top-k, surprisal, head ablation, KV cache),
+and Attention while learning (a probe text's attention replayed over the training steps).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QLabel,
+    QPlainTextEdit,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.engine.checkpoint import Checkpoint
+from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.tasks.gpt_task import DEFAULT_PROBE, probe_attention, probe_payload
+from app.ui.gpt.generation_panel import GenerationPanel
+from app.ui.gpt.layout import STRETCH, across, column, down, row, scrolled
+from app.ui.gpt.probe_panel import ProbePanel
+from app.ui.pages.family_page import FamilyPage
+from app.ui.widgets.loss_plot import LossPlot
+from app.ui.widgets.settings_form import FieldSpec
+from models.tokenizer import CharTokenizer
+
+MASK_TIPS = (
+    "causal: each character attends to itself and everything before it",
+    "sliding: only to the last w characters (w = window)",
+    "prefix: the first P characters (P = prefix length) also see each other forwards",
+)
+
+
+def gpt_fields() -> list[FieldSpec]:
+    return [
+        FieldSpec("n_layer", "Layers", "int", 4, 1, 48, group="model",
+                  tooltip="Transformer blocks stacked (attention + MLP each)."),
+        FieldSpec("n_head", "Heads per layer", "int", 4, 1, 64, group="model",
+                  tooltip="Attention heads; d_model must be divisible by it (d_k = d_model / heads)."),
+        FieldSpec("d_model", "Width d_model", "int", 128, 8, 4096, group="model",
+                  tooltip="Size of each character's vector in the residual stream."),
+        FieldSpec("block_size", "Context (block size)", "int", 64, 2, 4096, group="model",
+                  tooltip="The most characters the model reads at once."),
+        FieldSpec("dropout", "Dropout", "float", 0.0, 0.0, 0.9, group="model",
+                  tooltip="Randomly zeroes activations while training (0 for the baby GPT)."),
+        FieldSpec("mask", "Attention mask M", "choice", "causal", choices=("causal", "sliding", "prefix"),
+                  group="model", tooltip="\n".join(MASK_TIPS), choice_tooltips=MASK_TIPS),
+        FieldSpec("window", "Sliding window w", "int", 16, 1, 4096, group="model",
+                  tooltip="sliding mask: M_ij = 0 if i − w < j ≤ i"),
+        FieldSpec("prefix_len", "Prefix length P", "int", 16, 1, 4096, group="model",
+                  tooltip="prefix mask: M_ij = 0 if j ≤ i or j < P; prefix targets are not scored"),
+        FieldSpec("scale_attention", "Scale by 1/√d_k", "bool", True, group="model",
+                  tooltip="softmax(QKᵀ/√d_k): off, the scores grow with d_k and the softmax saturates."),
+        FieldSpec("tie_weights", "Tie input/output embeddings", "bool", True, group="model",
+                  tooltip="The output layer reuses the token embedding matrix (fewer weights)."),
+        FieldSpec("weight_decay", "Weight decay (matrices)", "float", 0.1, 0.0, 10.0, group="hparams",
+                  live=True, tooltip="AdamW decay of weight matrices; biases and LayerNorm are not decayed."),
+        FieldSpec("probe_prompt", "Probe text", "text", DEFAULT_PROBE, group="hparams", live=True,
+                  tooltip="Its attention is captured while training (tab 'Attention while learning')."),
+        FieldSpec("capture_every", "Capture attention every", "int", 50, 0, 1_000_000, group="hparams",
+                  live=True, tooltip="Steps between captures of the probe's attention; 0 = off."),
+        FieldSpec("sample_every", "Text sample every", "int", 200, 0, 1_000_000, group="hparams",
+                  live=True, tooltip="Steps between text samples shown below the curves; 0 = off."),
+        FieldSpec("sample_length", "Sample length", "int", 200, 1, 5000, group="hparams", live=True,
+                  tooltip="Characters per text sample."),
+    ]  # fmt: skip
+
+
+class GPTPage(FamilyPage):
+    family = "gpt"
+    prefix = "gpt"
+    title = "GPT"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.generation = GenerationPanel()
+        self.probe = ProbePanel()
+        self.samples: list[dict[str, Any]] = []
+        self.latest: dict[str, float] = {}
+        self.vocab_size: int | None = None
+        self._build_training_views()
+        self._build_layout()
+        self.modelChanged.connect(self._model_changed)
+        self.metricsArrived.connect(self._metrics_arrived)
+        self.runStateChanged.connect(self._run_state_changed)
+
+    # --- FamilyPage hooks ------------------------------------------------------------------
+    def field_specs(self) -> list[FieldSpec]:
+        return gpt_fields() + super().field_specs()
+
+    def setup_loss_series(self, plot: LossPlot) -> None:
+        plot.add_series("loss", "training loss")
+        plot.add_series("val_loss", "validation loss", smoothed=False)
+        plot.add_series("perplexity", "training perplexity e^loss", right_axis=True)
+        plot.add_series("val_perplexity", "validation perplexity", smoothed=False, right_axis=True)
+        plot.plot.setLabel("left", "nats per character")
+        plot.set_right_label("perplexity")
+        self.uniform_line = pg.InfiniteLine(
+            angle=0, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine),
+            label="uniform guess ln V", labelOpts={"position": 0.3, "color": "#777"},
+        )  # fmt: skip
+        self.uniform_line.hide()
+        plot.plot.addItem(self.uniform_line)
+
+    def on_visuals(self, event: VisualsEvent) -> None:
+        visuals = event.visuals
+        if "sample" in visuals:
+            self.add_sample(visuals["sample"])
+        if "probe" in visuals:
+            self.probe.add_captures(visuals["probe"])
+
+    # --- building ---------------------------------------------------------------------------
+    def _build_training_views(self) -> None:
+        self.readout = QLabel("Press Start to train; the loss is in nats per character.")
+        self.readout.setObjectName("gptReadout")
+        self.readout.setWordWrap(True)
+        self.sample_select = QComboBox()
+        self.sample_select.setObjectName("gptSampleStep")
+        self.sample_select.setToolTip("Samples written while training, newest first")
+        self.sample_select.currentIndexChanged.connect(self._show_sample)
+        self.sample_text = QPlainTextEdit()
+        self.sample_text.setObjectName("gptSampleText")
+        self.sample_text.setReadOnly(True)
+        font = QFont("DejaVu Sans Mono")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.sample_text.setFont(font)
+        self.sample_text.setPlaceholderText("A sample of the model's writing appears here every few steps.")
+
+    def _build_layout(self) -> None:
+        groups = (("Model", "model"), ("Optimiser and live views", "hparams"), ("Training", "train"))
+        settings = column(*(self._group_box(title, group) for title, group in groups), STRETCH)
+        scroll = scrolled(settings)
+        scroll.setMinimumWidth(300)
+        scroll.setMaximumWidth(400)
+        sample_header = row("Text sample (temperature 1) at", self.sample_select, STRETCH)
+        curves = down(
+            [480, 260],
+            column((self.loss_plot, 1), self.readout),
+            column(sample_header, (self.sample_text, 1)),
+        )
+        training = across([340, 1000], scroll, curves)
+        training.setStretchFactor(1, 1)
+        self.views = QTabWidget()
+        self.views.setObjectName("gptViews")
+        self.views.addTab(training, "Training")
+        # in scroll areas: a small window scrolls these views instead of growing to fit them
+        self.generation_tab = scrolled(self.generation)
+        self.views.addTab(self.generation_tab, "Generate")
+        self.views.addTab(scrolled(self.probe), "Attention while learning")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.views, 1)
+
+    def _group_box(self, title: str, group: str) -> QGroupBox:
+        box = QGroupBox(title)
+        QVBoxLayout(box).addWidget(self.form.group_widget(group))
+        return box
+
+    # --- samples and readouts ---------------------------------------------------------------
+    def add_sample(self, sample: dict[str, Any]) -> None:
+        self.samples.insert(0, sample)
+        del self.samples[50:]
+        self.sample_select.blockSignals(True)
+        self.sample_select.clear()
+        self.sample_select.addItems([f"step {s['step']:,}" for s in self.samples])
+        self.sample_select.setCurrentIndex(0)
+        self.sample_select.blockSignals(False)
+        self._show_sample(0)
+
+    def _show_sample(self, index: int) -> None:
+        if 0 <= index < len(self.samples):
+            self.sample_text.setPlainText(self.samples[index]["text"])
+
+    def _metrics_arrived(self, batch: list) -> None:
+        for _step, _kind, metrics in batch:
+            self.latest.update(metrics)
+        self._show_readout()
+
+    def _show_readout(self) -> None:
+        parts = []
+        for prefix, name in (("", "training"), ("val_", "validation")):
+            loss = self.latest.get(f"{prefix}loss")
+            if loss is not None:
+                bits = loss / math.log(2)
+                parts.append(
+                    f"{name} {loss:.3f} nats/char ({bits:.2f} bits, perplexity {math.exp(loss):.1f})"
+                )
+        if self.vocab_size:
+            parts.append(f"uniform guess ln V = {math.log(self.vocab_size):.2f} (V = {self.vocab_size})")
+        if parts:
+            self.readout.setText(" · ".join(parts))
+
+    # --- the model the views use --------------------------------------------------------------
+    def _tokenizer_for(self, snapshot: ModelSnapshot) -> CharTokenizer | None:
+        metadata = snapshot.extras.get("tokenizer")
+        if metadata is None and self.loaded_checkpoint is not None:
+            metadata = self.loaded_checkpoint.tokenizer
+        return CharTokenizer.from_metadata(metadata) if metadata is not None else None
+
+    def _model_changed(self, snapshot: ModelSnapshot | None) -> None:
+        tokenizer = self._tokenizer_for(snapshot) if snapshot is not None else None
+        if tokenizer is not None and tokenizer.vocab_size != self.vocab_size:
+            self.vocab_size = tokenizer.vocab_size
+            self.uniform_line.setValue(math.log(self.vocab_size))
+            self.uniform_line.show()
+            self._show_readout()
+        self.generation.set_model(snapshot, tokenizer)
+
+    def _probe_opened_model(self, checkpoint: Checkpoint) -> None:
+        """One capture of the probe text for an opened model, so that tab is not empty."""
+        tokenizer = CharTokenizer.from_metadata(checkpoint.tokenizer)
+        prompt = self.form.value("probe_prompt") or DEFAULT_PROBE
+        text, replaced, alpha = probe_attention(checkpoint.build_model(), tokenizer, prompt)
+        self.probe.add_captures(probe_payload(checkpoint.config, text, replaced, [(checkpoint.step, alpha)]))
+
+    def _run_state_changed(self, state: str) -> None:
+        if state == "starting" and self.trainer is None:
+            self.probe.clear()  # a fresh model: a fresh story of its heads
+
+    def new_model(self) -> None:
+        super().new_model()
+        if not self.is_active:
+            self.probe.clear()
+            self.samples.clear()
+            self.sample_select.clear()
+            self.sample_text.clear()
+            self.latest.clear()
+
+    def open_checkpoint(self, checkpoint: Checkpoint, **options: Any) -> bool:
+        opened = super().open_checkpoint(checkpoint, **options)
+        if opened:
+            self.probe.clear()
+            self._probe_opened_model(checkpoint)
+            self.latest = {k: v for k, v in checkpoint.metrics.items() if k in ("loss", "val_loss")}
+            self._show_readout()
+            self.views.setCurrentWidget(self.generation_tab)
+        return opened
