@@ -34,9 +34,9 @@ from app.engine.events import ModelSnapshot
 from app.ui.gpt.charts import EntropyLine, SurprisalPlot, TopKBars
 from app.ui.gpt.head_toggles import HeadToggles
 from app.ui.gpt.heatmaps import AttentionGrid, AttentionHeatmap, EntropyMap
-from app.ui.gpt.layout import STRETCH, across, column, down, row
 from app.ui.gpt.palette import display_char, probability_gradient_css
 from app.ui.gpt.token_text import TokenText
+from app.ui.widgets.layout import STRETCH, across, column, down, row
 from models.text_sampling import GenerationSession, SamplingSettings
 from models.tokenizer import CharTokenizer, describe_char
 from models.transformer import GPT, allowed_positions, query_entropy

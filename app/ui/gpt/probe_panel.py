@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.tasks.gpt_task import thin_older_half
 from app.ui.gpt.heatmaps import AttentionGrid, AttentionHeatmap, EntropyMap
-from app.ui.gpt.layout import across, column, down, row
+from app.ui.widgets.layout import across, column, down, row
 from models.transformer import query_entropy
 
 MAX_HISTORY = 240  # captures kept; older ones are thinned beyond this

@@ -27,9 +27,9 @@ from app.engine.checkpoint import Checkpoint
 from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.tasks.gpt_task import DEFAULT_PROBE, probe_attention, probe_payload
 from app.ui.gpt.generation_panel import GenerationPanel
-from app.ui.gpt.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.gpt.probe_panel import ProbePanel
 from app.ui.pages.family_page import FamilyPage
+from app.ui.widgets.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
 from models.tokenizer import CharTokenizer

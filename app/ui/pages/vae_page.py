@@ -39,6 +39,7 @@ from app.ui.vae.kl_bars import KlBars
 from app.ui.vae.reparameterization import ReparameterizationView
 from app.ui.vae.traversal import TraversalView
 from app.ui.widgets.image_view import ImageGrid
+from app.ui.widgets.layout import scrolled
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
 
@@ -285,11 +286,12 @@ class VAEPage(FamilyPage):
         bottom.addWidget(with_note(self.kl_plot, "vaeKlNote", "KL per dimension", texts.KL_BARS))
         training_view.addWidget(bottom)
         training_view.setSizes([110, 380, 300])
-        self.views.addTab(training_view, "Training")
-        self.views.addTab(self.explorer, "Latent space")
-        self.views.addTab(self.traversal, "Traversals")
-        self.views.addTab(self.interpolation, "Interpolation")
-        self.views.addTab(self.reparameterization, "Reparameterization")
+        # scroll areas keep the window's minimum size small: a laptop screen still fits it
+        self.views.addTab(scrolled(training_view), "Training")
+        self.views.addTab(scrolled(self.explorer), "Latent space")
+        self.views.addTab(scrolled(self.traversal), "Traversals")
+        self.views.addTab(scrolled(self.interpolation), "Interpolation")
+        self.views.addTab(scrolled(self.reparameterization), "Reparameterization")
 
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(scroll)

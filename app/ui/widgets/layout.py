@@ -1,4 +1,4 @@
-"""Small builders for the GPT views' nested layouts, so each view's layout reads as one tree.
+"""Small builders for nested Qt layouts, so a view's layout reads as one tree.
 
 A part is a widget, a layout, a text (becomes a QLabel), an int (spacing in pixels),
 ``STRETCH`` (a stretch) or ``(widget, stretch)``.
