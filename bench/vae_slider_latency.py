@@ -143,7 +143,7 @@ def main() -> int:
         page = window.pages["vae"]
         assert window.open_checkpoint(checkpoint), window.last_error
         assert page.inference.config.input_shape == tuple(page.current_data().item_shape)
-        page.views.setCurrentWidget(page.explorer)
+        page.show_view(page.explorer)
         page.explorer.map.finish_now()
         hand = SliderHand(page)
         page.explorer.map.live.setChecked(not args.no_live_map)

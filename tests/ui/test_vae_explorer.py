@@ -25,7 +25,7 @@ def checkpoint_path(tmp_path_factory):
 def page(main_window, checkpoint_path, qtbot):
     assert main_window.open_checkpoint(checkpoint_path)
     page = main_window.pages["vae"]
-    page.views.setCurrentWidget(page.explorer)
+    page.show_view(page.explorer)
     qtbot.waitUntil(lambda: page.explorer.map.mu is not None, timeout=5000)
     return page
 
@@ -72,7 +72,7 @@ def test_encode_then_sliders_reproduce_the_reconstruction_of_mu(page, qtbot, che
 
 
 def test_traversal_grid_has_one_row_per_dimension(page, tmp_path):
-    page.views.setCurrentWidget(page.traversal)
+    page.show_view(page.traversal)
     view = page.findChild(QWidget, "vaeTraversalGrid")
     view.rows_mode.setCurrentIndex(2)
     view.dims_edit.setText("0,2,3")
@@ -102,7 +102,7 @@ def test_traversal_grid_has_one_row_per_dimension(page, tmp_path):
 
 
 def test_interpolation_strip_runs_between_two_encoded_examples(page, tmp_path):
-    page.views.setCurrentWidget(page.interpolation)
+    page.show_view(page.interpolation)
     view = page.findChild(QWidget, "vaeInterpolation")
     view.picker_a.set_index(4)
     view.picker_b.set_index(9)
@@ -172,7 +172,7 @@ def test_latent_map_colours_by_ground_truth_factor(page, qtbot):
 
 
 def test_reparameterization_redraws_only_the_noise(page, qtbot):
-    page.views.setCurrentWidget(page.reparameterization)
+    page.show_view(page.reparameterization)
     view = page.reparameterization
     view.picker.set_index(2)
     first = view.result
@@ -258,9 +258,9 @@ def test_a_dataset_that_does_not_fit_the_model_turns_only_the_data_views_off(qtb
     assert main_window.open_checkpoint(path)
     page = main_window.pages["vae"]
     qtbot.waitUntil(lambda: "expects images of (1, 28, 28)" in page.bar.status.text(), timeout=2000)
-    page.views.setCurrentWidget(page.explorer)
+    page.show_view(page.explorer)
     assert page.explorer.map.mu is None and "fit the model" in page.explorer.map.status.text()
     page.explorer.sliders.sliders[1].setValue(150)
     assert shown(page.explorer.decoded).shape == (1, 28, 28)  # sliders work without data
-    page.views.setCurrentWidget(page.traversal)
+    page.show_view(page.traversal)
     assert page.traversal.images.shape == (3 * 7, 1, 28, 28)

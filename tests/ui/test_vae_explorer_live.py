@@ -23,7 +23,7 @@ def start_small_run(page, qtbot):
 
 def test_views_follow_the_snapshots_while_training(qtbot, main_window):
     page = main_window.pages["vae"]
-    page.views.setCurrentWidget(page.explorer)
+    page.show_view(page.explorer)
     start_small_run(page, qtbot)
     explorer, latent_map = page.explorer, page.explorer.map
     assert page.inference.model is not page.thread.trainer.task.model  # never the model being trained
@@ -54,10 +54,10 @@ def test_views_follow_the_snapshots_while_training(qtbot, main_window):
 
     # the other tabs refresh from the latest snapshot when shown
     for view in (page.traversal, page.interpolation, page.reparameterization):
-        page.views.setCurrentWidget(view)
+        page.show_view(view)
         qtbot.wait(20)
     traversal = page.traversal
-    page.views.setCurrentWidget(traversal)
+    page.show_view(traversal)
     qtbot.waitUntil(lambda: traversal.images is not None, timeout=5000)
     np.testing.assert_allclose(traversal.images, page.inference.decode(traversal.codes), atol=1e-6)
     assert page.interpolation.images.shape == (10, 1, 32, 32)
@@ -80,15 +80,15 @@ def test_objective_settings_apply_while_paused(qtbot, main_window):
     page = main_window.pages["vae"]
     start_small_run(page, qtbot)
     page.pause()
-    qtbot.waitUntil(lambda: page.thread.control.paused, timeout=3000)
+    qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=3000)
     seen: list[tuple[int, dict]] = []
     page.metricsArrived.connect(lambda batch: seen.extend((s, m) for s, k, m in batch if k == "train"))
 
     def one_step():
-        count = len(seen)
+        target = page.thread.trainer.step + 1  # the trainer sits at a step boundary
         page.step_once()
-        qtbot.waitUntil(lambda: len(seen) > count, timeout=5000)
-        return seen[-1]
+        qtbot.waitUntil(lambda: any(s == target for s, _ in seen), timeout=5000)
+        return next((s, m) for s, m in seen if s == target)
 
     page.form.editors["beta"].setText("2.5")
     _, metrics = one_step()

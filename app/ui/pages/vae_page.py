@@ -237,8 +237,20 @@ class VAEPage(FamilyPage):
     def _inference_views(self) -> list:
         return [self.explorer, self.traversal, self.interpolation, self.reparameterization]
 
-    def _refresh_current(self) -> None:
+    def current_view(self) -> QWidget:
+        """The view on the visible tab (tabs wrap their view in a scroll area)."""
         current = self.views.currentWidget()
+        return current.widget() if isinstance(current, QScrollArea) else current
+
+    def show_view(self, view: QWidget) -> None:
+        for index in range(self.views.count()):
+            tab = self.views.widget(index)
+            if tab is view or (isinstance(tab, QScrollArea) and tab.widget() is view):
+                self.views.setCurrentIndex(index)
+                return
+
+    def _refresh_current(self) -> None:
+        current = self.current_view()
         if current in self._stale:
             self._stale.discard(current)
             current.refresh()
