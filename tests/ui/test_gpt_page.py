@@ -175,3 +175,18 @@ def test_stable_object_names_and_the_prompt_is_read_as_it_is_typed(qtbot, main_w
     panel.prompt.setPlainText("The dog sat")
     qtbot.waitUntil(lambda: panel.heatmap.rows == len("The dog sat"), timeout=3000)
     assert panel.text.text_of_tokens() == "The dog sat" and panel.written == 0
+
+
+def test_file_export_writes_text_and_pictures(qtbot, main_window, gpt_page, panel, tmp_path):
+    panel.prompt.setPlainText("The cat")
+    for _ in range(4):
+        qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+    written = {}
+    for index, (label, suffix, export) in enumerate(gpt_page.exports()):
+        path = tmp_path / f"e{index}.{suffix}"
+        export(path)
+        written[label] = path
+    assert written["Generated text as TXT…"].read_text(encoding="utf-8").startswith("The cat")
+    for label, path in written.items():
+        if path.suffix == ".png":
+            assert path.stat().st_size > 500, label

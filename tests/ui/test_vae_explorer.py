@@ -264,3 +264,15 @@ def test_a_dataset_that_does_not_fit_the_model_turns_only_the_data_views_off(qtb
     assert shown(page.explorer.decoded).shape == (1, 28, 28)  # sliders work without data
     page.show_view(page.traversal)
     assert page.traversal.images.shape == (3 * 7, 1, 28, 28)
+
+
+def test_file_export_writes_every_picture(page, tmp_path):
+    from PIL import Image
+
+    for index, (label, suffix, export) in enumerate(page.exports()):
+        path = tmp_path / f"e{index}.{suffix}"
+        export(path)
+        if suffix == "png":
+            with Image.open(path) as image:
+                assert image.width > 50 and image.height > 50, label
+    assert len(page.exports()) == 7

@@ -8,6 +8,7 @@ and Attention while learning (a probe text's attention replayed over the trainin
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
@@ -28,7 +29,7 @@ from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.tasks.gpt_task import DEFAULT_PROBE, probe_attention, probe_payload
 from app.ui.gpt.generation_panel import GenerationPanel
 from app.ui.gpt.probe_panel import ProbePanel
-from app.ui.pages.family_page import FamilyPage
+from app.ui.pages.family_page import FamilyPage, export_widget_png
 from app.ui.widgets.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
@@ -111,6 +112,25 @@ class GPTPage(FamilyPage):
         )  # fmt: skip
         self.uniform_line.hide()
         plot.plot.addItem(self.uniform_line)
+
+    def exports(self) -> list[tuple[str, str, Any]]:
+        """File → Export: the generated text, the attention views, the training samples."""
+        gen = self.generation
+        return [
+            *super().exports(),
+            ("Generated text as TXT…", "txt", self._export_generated_text),
+            ("Attention heat map as PNG…", "png", lambda path: export_widget_png(gen.heatmap, path)),
+            ("All heads of the layer as PNG…", "png", lambda path: export_widget_png(gen.head_grid, path)),
+            ("Attention entropy map as PNG…", "png", lambda path: export_widget_png(gen.entropy_map, path)),
+            ("Surprisal line as PNG…", "png", lambda path: export_widget_png(gen.surprisal, path)),
+            ("Training samples as TXT…", "txt", self._export_samples),
+        ]
+
+    def _export_generated_text(self, path) -> None:
+        Path(path).write_text(self.generation.text.toPlainText(), encoding="utf-8")
+
+    def _export_samples(self, path) -> None:
+        Path(path).write_text(self.sample_text.toPlainText(), encoding="utf-8")
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals

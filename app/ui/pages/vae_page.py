@@ -11,6 +11,8 @@ Only the visible tab recomputes on a new snapshot; the others catch up when show
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 import torch
@@ -26,9 +28,10 @@ from PySide6.QtWidgets import (
 
 from app.engine.data.bundle import DataBundle
 from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.images import save_png_grid
 from app.engine.tasks.vae_task import KL_EXAMPLES, RECON_EXAMPLES
 from app.engine.vae_inference import SnapshotVAE, estimate_elbo, reconstructions_and_kl
-from app.ui.pages.family_page import FamilyPage
+from app.ui.pages.family_page import FamilyPage, export_widget_png
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.elbo_readout import ElboReadout, TermRow
@@ -139,6 +142,30 @@ class VAEPage(FamilyPage):
         beta_curve.setPen(pg.mkPen("#7f7f7f", width=1.5, style=Qt.PenStyle.DashLine))
         plot.plot.setLabel("left", "nats per image")
         plot.set_right_label("β")
+
+    def exports(self) -> list[tuple[str, str, Any]]:
+        """File → Export: every picture the page shows, plus the shared loss exports."""
+        return [
+            *super().exports(),
+            ("Reconstruction grid as PNG…", "png", self._export_reconstructions),
+            ("KL per dimension as PNG…", "png", lambda path: export_widget_png(self.kl_plot, path)),
+            ("Traversal grid as PNG…", "png", self._export_traversal),
+            ("Interpolation as PNG…", "png", self._export_interpolation),
+            ("Latent map as PNG…", "png", lambda path: export_widget_png(self.explorer.map, path)),
+        ]
+
+    def _export_reconstructions(self, path) -> None:
+        if self.recon_grid.images is None:
+            raise ValueError("there are no reconstructions yet: train or open a model first")
+        save_png_grid(self.recon_grid.images, path, columns=8, scale=4)
+
+    def _export_traversal(self, path) -> None:
+        self.traversal.refresh()
+        self.traversal.export_png(path)
+
+    def _export_interpolation(self, path) -> None:
+        self.interpolation.refresh()
+        self.interpolation.export_png(path)
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals
