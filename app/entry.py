@@ -11,7 +11,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.command:
-        return COMMANDS[args.command](args)
+        try:
+            return COMMANDS[args.command](args)
+        except BrokenPipeError:  # e.g. `genplay inspect FILE | head`
+            sys.stderr.close()
+            return 0
     from app.ui.launch import run_app  # Qt is imported only when the window is wanted
 
     return run_app(open_path=args.open, self_test=args.self_test)
