@@ -20,6 +20,7 @@ from app.engine.data.download import DOWNLOADS, dataset_folder, download_dataset
 from app.engine.data.files import load_array, load_image_folder
 from app.engine.data.idx import find_idx_pairs, load_idx_folder
 from app.engine.data.shapes import SHAPE_NAMES, make_shapes
+from app.engine.data.toy2d import TOY_SETS, load_toy
 from app.engine.errors import DatasetError
 
 VAL_FRACTION = 0.1
@@ -96,6 +97,10 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "fashion-mnist": BuiltinDataset(
         "images", _downloadable("fashion-mnist"), "clothing pictures (downloads once)"
     ),
+    **{
+        name: BuiltinDataset("points", lambda seed, name=name: load_toy(name, seed), toy.description)
+        for name, toy in TOY_SETS.items()
+    },
 }
 
 
