@@ -135,6 +135,7 @@ class WGANPage(FamilyPage):
         self.timeline_bar.exportGifClicked.connect(self._export_gif_dialog)
         self.timeline_bar.exportStripClicked.connect(self._export_strip_dialog)
         self.bar.dataset.currentTextChanged.connect(self._dataset_changed)
+        self.form.editors["lipschitz"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
         self._build_layout()
         self._run_state_changed("idle")
         self._show_placeholder()
@@ -178,6 +179,15 @@ class WGANPage(FamilyPage):
             return
         frame = self.render_snapshot(snapshot)
         self.timeline_bar.add(frame)  # shows it when the timeline is live
+        if self.trainer is None and not self.is_active:  # an opened checkpoint: no training visuals
+            self._measure_gradient_norms(snapshot)
+
+    def _measure_gradient_norms(self, snapshot: ModelSnapshot) -> None:
+        """Fill the histogram for an opened checkpoint from its weights and the dataset."""
+        data = self.current_data()
+        if data is None or tuple(data.item_shape) != tuple(snapshot.config.data_shape):
+            return
+        self.grad_hist.set_norms(self.renderer.gradient_norms(data.val, self._noise_for(snapshot)))
 
     def render_snapshot(self, snapshot: ModelSnapshot) -> WGANFrame:
         """The frame for ``snapshot``: samples from the fixed noise (+ the critic map in 2-D)."""
@@ -288,6 +298,19 @@ class WGANPage(FamilyPage):
         can_act = state in ("idle", "paused")
         self.critic_button.setEnabled(can_act)
         self.generator_button.setEnabled(can_act)
+        self._grey_out_unused_fields()
+
+    def _grey_out_unused_fields(self) -> None:
+        """λ matters only with the penalty, c only with clipping, Adam's βs only without clipping."""
+        lipschitz = self.form.value("lipschitz")
+        used = {
+            "gp_lambda": lipschitz == "gp",
+            "clip_value": lipschitz == "clip",
+            "adam_beta1": lipschitz != "clip",
+            "adam_beta2": lipschitz != "clip",
+        }
+        for key, on in used.items():
+            self.form.editors[key].setEnabled(on)
 
     # --- dataset, checkpoints, new model ------------------------------------------------------------------
     def _dataset_changed(self, name: str) -> None:
@@ -306,11 +329,14 @@ class WGANPage(FamilyPage):
             return super().open_checkpoint(checkpoint)
         self.timeline_bar.clear()
         self.last_metrics = {}
+        self.counters.setText("")
+        self.action_readout.setText("")
         self._applying_checkpoint = True
         try:
             return super().open_checkpoint(checkpoint)
         finally:
             self._applying_checkpoint = False
+            self._grey_out_unused_fields()
 
     def new_model(self) -> None:
         if not self.is_active:

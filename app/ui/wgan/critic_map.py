@@ -14,7 +14,7 @@ from app.ui.wgan.contours import contour_segments
 from app.ui.wgan.frames import WGANFrame
 
 CONTOUR_LEVELS = 9
-ARROW_FRACTION = 0.07  # the longest arrow is this fraction of the view's width
+ARROW_FRACTION = 0.06  # the longest arrow is this fraction of the view's width
 HEAD_ANGLE = np.deg2rad(28.0)
 HEAD_FRACTION = 0.35  # arrowhead length / arrow length
 
@@ -66,6 +66,7 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         self._view_timer.setInterval(150)
         self._view_timer.timeout.connect(self.viewChanged)
         self.plot.vb.sigRangeChangedManually.connect(lambda *_: self._view_timer.start())
+        self.plot.vb.sigResized.connect(lambda *_: self._view_timer.start())
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(critic_colormap())
         self.image.setZValue(-10)
@@ -141,7 +142,7 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         else:
             self.fake.setData([], [])
         if self.options["arrows"] and frame.gradients is not None and len(frame.gradients):
-            starts = points[: len(frame.gradients)].astype(np.float64)
+            starts = frame.arrow_starts.astype(np.float64)
             segments = arrow_segments(starts, frame.gradients.astype(np.float64), ARROW_FRACTION * (x1 - x0))
             self.arrows.setData(segments[:, 0], segments[:, 1], connect="pairs")
         else:
@@ -161,8 +162,22 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
 
     def view_extent(self) -> tuple[float, float, float, float]:
-        """The region the plot shows now, as (x0, x1, y0, y1)."""
-        (x0, x1), (y0, y1) = self.plot.vb.viewRange()
+        """The region the plot shows, as (x0, x1, y0, y1), widened to the widget's aspect ratio.
+
+        (The view box applies its locked aspect only when it next lays out, so the requested
+        range is widened here the way it will be.)
+        """
+        view = self.plot.vb
+        (x0, x1), (y0, y1) = view.targetRange()
+        width, height = view.width(), view.height()
+        if width > 0 and height > 0 and x1 > x0 and y1 > y0:
+            wanted = width / height  # data units per pixel equal on both axes
+            if (x1 - x0) / (y1 - y0) < wanted:
+                grow = ((y1 - y0) * wanted - (x1 - x0)) / 2
+                x0, x1 = x0 - grow, x1 + grow
+            else:
+                grow = ((x1 - x0) / wanted - (y1 - y0)) / 2
+                y0, y1 = y0 - grow, y1 + grow
         return (float(x0), float(x1), float(y0), float(y1))
 
     # --- hover readout ------------------------------------------------------------------------------

@@ -19,13 +19,13 @@ from app.engine.animation import render_plane
 from app.engine.events import ModelSnapshot
 from app.engine.images import tile_images, to_pil
 from app.engine.tasks.wgan_task import WGANTask
-from models.wgan import WGAN, WGANConfig
+from models.wgan import WGAN, WGANConfig, gradient_penalty
 
 Extent = tuple[float, float, float, float]  # x0, x1, y0, y1
 MAP_RESOLUTION = 100  # critic values on a 100 × 100 grid …
 MIN_RESOLUTION = 40
 MAP_WORK_BUDGET = 400e6  # … unless that costs more multiply-adds than this (very wide critics)
-ARROWS = 160  # generated points that get a gradient arrow
+ARROW_CELLS = 14  # at most one gradient arrow per cell of a 14 × 14 grid over the view
 
 
 @dataclass
@@ -34,7 +34,8 @@ class WGANFrame:
     samples: np.ndarray  # images (N, C, H, W) uint8, or points (N, 2) float32
     critic: np.ndarray | None = None  # (R, R) float32: D at the grid, row 0 at y0 (2-D only)
     extent: Extent | None = None
-    gradients: np.ndarray | None = None  # (ARROWS, 2): ∇ₓD at samples[:ARROWS] (2-D only)
+    arrow_starts: np.ndarray | None = None  # (K, 2): generated points that get an arrow (2-D only)
+    gradients: np.ndarray | None = None  # (K, 2): ∇ₓD at those points
 
     @property
     def is_image(self) -> bool:
@@ -42,7 +43,7 @@ class WGANFrame:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.samples, self.critic, self.gradients)
+        arrays = (self.samples, self.critic, self.arrow_starts, self.gradients)
         return sum(a.nbytes for a in arrays if a is not None)
 
     def images01(self) -> np.ndarray:
@@ -67,6 +68,21 @@ def grid_points(extent: Extent, resolution: int) -> torch.Tensor:
     ys = torch.linspace(y0, y1, resolution)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)
+
+
+def spread_out(points: np.ndarray, extent: Extent, cells: int = ARROW_CELLS) -> np.ndarray:
+    """Indices of at most one point per cell of a cells × cells grid over ``extent``.
+
+    Arrows at every sample would pile up where the samples do (on the modes); one per cell
+    shows the field the generator follows everywhere it has samples, stray ones included.
+    """
+    x0, x1, y0, y1 = extent
+    col = np.floor((points[:, 0] - x0) / (x1 - x0) * cells)
+    row = np.floor((points[:, 1] - y0) / (y1 - y0) * cells)
+    inside = (col >= 0) & (col < cells) & (row >= 0) & (row < cells)
+    cell = (row * cells + col)[inside].astype(np.int64)
+    _, first = np.unique(cell, return_index=True)
+    return np.flatnonzero(inside)[first]
 
 
 def map_resolution(critic: torch.nn.Module) -> int:
@@ -125,6 +141,17 @@ class FrameRenderer:
             (grad,) = torch.autograd.grad(self.model.critic(x).sum(), x)
         return grad.numpy().astype(np.float32)
 
+    def gradient_norms(self, real: torch.Tensor, noise: torch.Tensor, count: int = 256) -> np.ndarray:
+        """‖∇D(x̂)‖₂ at x̂ = αx + (1 − α)G(z) for up to ``count`` pairs (α from a fixed seed)."""
+        n = min(count, len(real), len(noise))
+        with torch.no_grad():
+            fake = self.model.sample(noise[:n].to(torch.float32))
+        alpha = torch.rand(n, generator=torch.Generator().manual_seed(0))
+        with torch.enable_grad():
+            penalty = gradient_penalty(self.model.critic, real[:n].to(torch.float32), fake, alpha,
+                                       create_graph=False)  # fmt: skip
+        return penalty.norms.numpy()
+
     def render(self, snapshot: ModelSnapshot, noise: torch.Tensor, extent: Extent | None = None,
                gradients: bool = True) -> WGANFrame:  # fmt: skip
         """The frame of ``snapshot``: G(noise), and for 2-D data the critic map over ``extent``."""
@@ -140,7 +167,9 @@ class FrameRenderer:
         extent = extent or plane_extent(points)
         frame = WGANFrame(snapshot.step, points, self.critic_map(extent), extent)
         if gradients:
-            frame.gradients = self.critic_gradients(samples[:ARROWS])
+            chosen = spread_out(points, extent)
+            frame.arrow_starts = points[chosen]
+            frame.gradients = self.critic_gradients(samples[torch.from_numpy(chosen)])
         return frame
 
 

@@ -136,6 +136,8 @@ class W1LabView(QWidget):
         line.addItem(self.fake_label)
         self.w1_arrow = pg.ArrowItem(angle=0, headLen=14, tailLen=30, tailWidth=3, brush=W1_COLOR, pen=None)
         line.addItem(self.w1_arrow)
+        self.w1_arrow_label = pg.TextItem("−dW1/dθ", color=W1_COLOR, anchor=(0.5, 1.2))
+        line.addItem(self.w1_arrow_label)
 
         distance = self.plots.addPlot(row=1, col=0, title="distance between p_r and p_g")
         distance.addLegend(offset=(-10, 5))
@@ -146,6 +148,8 @@ class W1LabView(QWidget):
         distance.plot(thetas, jsd_curve, pen=pg.mkPen(JSD_COLOR, width=2), name="JSD (log 2 away from 0)",
                       connect="finite")  # fmt: skip
         distance.plot([0.0], [0.0], pen=None, symbol="o", symbolBrush=JSD_COLOR, symbolSize=7)
+        distance.plot([0.0], [math.log(2.0)], pen=None, symbol="o", symbolBrush="w",  # the jump
+                      symbolPen=pg.mkPen(JSD_COLOR, width=1.5), symbolSize=7)  # fmt: skip
         distance.plot(thetas, np.abs(thetas), pen=pg.mkPen(W1_COLOR, width=2), name="W1 = |θ|")
         self.jsd_dot = pg.ScatterPlotItem(size=12, brush=JSD_COLOR, pen=pg.mkPen("w", width=1.5))
         self.w1_dot = pg.ScatterPlotItem(size=12, brush=W1_COLOR, pen=pg.mkPen("w", width=1.5))
@@ -185,8 +189,10 @@ class W1LabView(QWidget):
         self.fake_stem.setData([theta, theta], [0, 1])
         self.fake_label.setPos(theta, 1.2)
         self.w1_arrow.setVisible(theta != 0.0)
-        self.w1_arrow.setStyle(angle=0 if theta > 0 else 180)
+        self.w1_arrow_label.setVisible(theta != 0.0)
+        self.w1_arrow.setStyle(angle=0 if theta > 0 else 180)  # the head points towards 0
         self.w1_arrow.setPos(theta - 0.1 * np.sign(theta), 0.55)
+        self.w1_arrow_label.setPos(theta - 0.3 * np.sign(theta), 0.55)
         self.jsd_dot.setData([theta], [jsd])
         self.w1_dot.setData([theta], [w1])
         self.jsd_slope_dot.setData([theta], [d_jsd])
