@@ -41,7 +41,7 @@ class WGANConfig:
     latent_dim: int = 2  # size of z ~ N(0, I)
     arch: Literal["mlp", "conv"] = "mlp"
     hidden_dims: tuple[int, ...] = (128, 128, 128)  # MLP: widths of the hidden layers
-    conv_channels: tuple[int, ...] = (64, 128)  # conv: each critic layer halves H and W
+    conv_channels: tuple[int, ...] = (32, 64)  # conv: each critic layer halves H and W (CPU-sized)
     lipschitz: Lipschitz = "gp"
 
     @property

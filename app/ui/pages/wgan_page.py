@@ -54,7 +54,7 @@ SPECTRAL_TIP = "Spectral normalisation: each critic layer's weight is divided by
 KIND_DEFAULTS = {
     "points": {"latent_dim": 2, "arch": "mlp", "hidden_dims": (128, 128, 128), "batch_size": 256,
                "steps": 10000},
-    "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (64, 128), "batch_size": 64,
+    "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
                "steps": 3000},
 }  # fmt: skip
 
@@ -68,7 +68,7 @@ def wgan_fields() -> list[FieldSpec]:
                           "for images (no batch norm in the critic)."),
         FieldSpec("hidden_dims", "Hidden widths (mlp)", "ints", (128, 128, 128), 1, 8192, group="model",
                   tooltip="Widths of the hidden layers of both MLPs, e.g. 128,128,128."),
-        FieldSpec("conv_channels", "Channels (conv)", "ints", (64, 128), 1, 512, group="model",
+        FieldSpec("conv_channels", "Channels (conv)", "ints", (32, 64), 1, 512, group="model",
                   tooltip="Channels of each stride-2 critic layer; the generator mirrors them."),
         FieldSpec("lipschitz", "Lipschitz constraint", "choice", "gp", choices=("gp", "clip", "spectral"),
                   group="model", tooltip=f"{GP_TIP}\n{CLIP_TIP}\n{SPECTRAL_TIP}",
