@@ -117,7 +117,7 @@ class WGANTask(Task):
 
     @classmethod
     def default_train_config(cls) -> TrainConfig:
-        return TrainConfig(steps=4000, batch_size=256, lr=1e-4, val_every=500,
+        return TrainConfig(steps=10000, batch_size=256, lr=1e-4, val_every=500,
                            early_stop_metric="val_wasserstein")  # fmt: skip
 
     @classmethod
