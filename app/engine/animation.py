@@ -20,6 +20,7 @@ CRITIC_COLORS: tuple[tuple[float, tuple[int, int, int]], ...] = (
     (1.0, (184, 110, 24)),  # high D: "looks real"
 )
 REAL_COLOR = (20, 20, 20)
+CONTOUR_LEVELS = 9  # lines of equal critic value between its minimum and maximum
 FAKE_COLOR = (220, 30, 60)
 
 
@@ -61,10 +62,16 @@ def render_plane(values: np.ndarray, extent: tuple[float, float, float, float],
     rows = np.linspace(len(values) - 1, 0, size).round().astype(np.int64)  # flip: y1 at the top
     cols = np.linspace(0, values.shape[1] - 1, size).round().astype(np.int64)
     image = heat[rows][:, cols].copy()
-    if real is not None and len(real):
-        _splat(image, _to_pixels(real, extent, size), REAL_COLOR, 1)
+    # contour lines: where the band floor(levels · scaled) changes between neighbouring pixels
+    band = np.floor(scaled[rows][:, cols] * (CONTOUR_LEVELS + 1))
+    edge = np.zeros(band.shape, dtype=bool)
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    edge[1:, :] |= band[1:, :] != band[:-1, :]
+    image[edge] = (image[edge] * 0.55).astype(np.uint8)
     if fake is not None and len(fake):
         _splat(image, _to_pixels(fake, extent, size), FAKE_COLOR, 1)
+    if real is not None and len(real):  # on top, as in the app
+        _splat(image, _to_pixels(real, extent, size), REAL_COLOR, 1)
     return image
 
 
