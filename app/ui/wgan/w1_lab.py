@@ -191,8 +191,8 @@ class W1LabView(QWidget):
         self.w1_arrow.setVisible(theta != 0.0)
         self.w1_arrow_label.setVisible(theta != 0.0)
         self.w1_arrow.setStyle(angle=0 if theta > 0 else 180)  # the head points towards 0
-        self.w1_arrow.setPos(theta - 0.1 * np.sign(theta), 0.55)
-        self.w1_arrow_label.setPos(theta - 0.3 * np.sign(theta), 0.55)
+        self.w1_arrow.setPos(theta - 0.27 * np.sign(theta), 0.55)  # the tail starts beside the stem
+        self.w1_arrow_label.setPos(theta - 0.15 * np.sign(theta), 0.6)
         self.jsd_dot.setData([theta], [jsd])
         self.w1_dot.setData([theta], [w1])
         self.jsd_slope_dot.setData([theta], [d_jsd])
