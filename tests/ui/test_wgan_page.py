@@ -32,6 +32,14 @@ def test_the_page_has_the_stable_object_names(main_window, page):
         assert main_window.findChild(QWidget, name) is not None, name
 
 
+def test_choosing_data_of_another_kind_switches_the_model_defaults(page, tmp_path):
+    np.save(tmp_path / "my_points.npy", np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32))
+    page.bar.dataset.setCurrentText(str(tmp_path))  # a folder: images
+    assert page.form.value("arch") == "conv" and page.form.value("batch_size") == 64
+    page.bar.dataset.setCurrentText(str(tmp_path / "my_points.npy"))
+    assert page.form.value("arch") == "mlp" and page.form.value("latent_dim") == 2
+
+
 def test_settings_that_the_chosen_constraint_ignores_are_greyed_out(page):
     page.form.editors["lipschitz"].setCurrentText("clip")
     assert not page.form.editors["gp_lambda"].isEnabled() and page.form.editors["clip_value"].isEnabled()

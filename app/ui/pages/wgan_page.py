@@ -59,6 +59,23 @@ KIND_DEFAULTS = {
 }  # fmt: skip
 
 
+def guess_data_kind(spec: str) -> str | None:
+    """ "points" or "images" for a built-in name or a path, without loading it (None: unknown)."""
+    spec = spec.strip()
+    if spec in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[spec].kind
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return "images"  # IDX files or a folder of pictures
+    if path.suffix.lower() == ".npy" and path.is_file():
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
+        except (OSError, ValueError):
+            return None
+        return "points" if array.ndim == 2 and array.shape[1] == 2 else "images"
+    return None
+
+
 def wgan_fields() -> list[FieldSpec]:
     return [
         FieldSpec("latent_dim", "Noise dimensions", "int", 2, 1, 512, group="model",
@@ -317,12 +334,12 @@ class WGANPage(FamilyPage):
         if self.is_active:
             return
         self._data = None  # load the newly chosen dataset on next use
-        builtin = BUILTIN_DATASETS.get(name.strip())
-        if builtin is None or builtin.kind == self._data_kind:
+        kind = guess_data_kind(name)
+        if kind is None or kind == self._data_kind:
             return
-        self._data_kind = builtin.kind
+        self._data_kind = kind
         if not self._applying_checkpoint:
-            self.form.set_values(KIND_DEFAULTS.get(builtin.kind, {}))
+            self.form.set_values(KIND_DEFAULTS[kind])
 
     def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
         if self.is_active:
