@@ -153,15 +153,16 @@ def test_checkpoints_of_every_lipschitz_option_round_trip(lipschitz, tmp_path):
         assert torch.allclose(model.critic(x), task.model.critic(x))
 
 
-def test_resume_restores_the_fixed_noise_and_continues_exactly(tmp_path):
-    straight = points_task(steps=6)
+@pytest.mark.parametrize("lipschitz", ["gp", "clip", "spectral"])
+def test_resume_restores_the_fixed_noise_and_continues_exactly(lipschitz, tmp_path):
+    straight = points_task(steps=6, lipschitz=lipschitz)
     Trainer(straight).run()
 
-    first = points_task(steps=6)
+    first = points_task(steps=6, lipschitz=lipschitz)
     first_trainer = Trainer(first)
     first_trainer.run(until=3)
     path = first_trainer.save(tmp_path / "half.safetensors")
-    resumed = points_task(steps=6)
+    resumed = points_task(steps=6, lipschitz=lipschitz)
     resumed.fixed_noise = torch.zeros_like(resumed.fixed_noise)  # must come back from the sidecar
     trainer = Trainer(resumed)
     assert trainer.restore(read_checkpoint(path))
