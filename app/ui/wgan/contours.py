@@ -23,15 +23,14 @@ def contour_segments(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """
     z = np.asarray(values, dtype=np.float64)
     corners = np.stack([z[:-1, :-1], z[:-1, 1:], z[1:, 1:], z[1:, :-1]], axis=-1)  # (R-1, C-1, 4)
+    low, high = corners.min(axis=-1), corners.max(axis=-1)  # each cell's range, computed once
     out = []
     for level in np.atleast_1d(levels):
-        above = corners >= level  # (R-1, C-1, 4)
-        mixed = above.any(axis=-1) & ~above.all(axis=-1)
-        rows, cols = np.nonzero(mixed)  # only cells the level passes through
+        rows, cols = np.nonzero((low < level) & (high >= level))  # only cells the level passes through
         if len(rows) == 0:
             continue
         v = corners[rows, cols]  # (n, 4)
-        up = above[rows, cols]
+        up = v >= level
         start = np.stack([v[:, p] for p, _ in EDGES], axis=1)  # (n, 4) value at each edge's start
         end = np.stack([v[:, q] for _, q in EDGES], axis=1)
         crossed = np.stack([up[:, p] != up[:, q] for p, q in EDGES], axis=1)  # (n, 4)
