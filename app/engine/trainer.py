@@ -178,6 +178,7 @@ class Trainer:
         reported_pause = False
         while self.step < min(until or cfg.steps, cfg.steps):
             if self.control.paused and not reported_pause:
+                self._publish(force=True)  # the views show exactly the state the run pauses in
                 self._progress(state="paused")
                 reported_pause = True
             command = self.control.next_command(self._run_pending)

@@ -21,6 +21,7 @@ from app.engine.data.files import load_array, load_image_folder
 from app.engine.data.idx import find_idx_pairs, load_idx_folder
 from app.engine.data.shapes import SHAPE_NAMES, make_shapes
 from app.engine.data.text import downloadable_text, load_python_docs, load_python_source, load_text_file
+from app.engine.data.toy2d import TOY_SETS, load_toy
 from app.engine.errors import DatasetError
 
 VAL_FRACTION = 0.1
@@ -97,6 +98,10 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "fashion-mnist": BuiltinDataset(
         "images", _downloadable("fashion-mnist"), "clothing pictures (downloads once)"
     ),
+    **{
+        name: BuiltinDataset("points", lambda seed, name=name: load_toy(name, seed), toy.description)
+        for name, toy in TOY_SETS.items()
+    },
     "python-docs": BuiltinDataset("text", load_python_docs, "the Python documentation topics, 0.5 MB"),
     "python-source": BuiltinDataset("text", load_python_source, "Python standard-library source, 2 MB"),
     "tiny-shakespeare": BuiltinDataset(

@@ -10,6 +10,7 @@ from app.engine.tasks.base import Task
 # family → "module:Class"; each family issue adds its own line
 TASKS: dict[str, str] = {
     "vae": "app.engine.tasks.vae_task:VAETask",
+    "wgan": "app.engine.tasks.wgan_task:WGANTask",
     "gpt": "app.engine.tasks.gpt_task:GPTTask",
 }
 

@@ -8,6 +8,7 @@ from app.ui.pages.family_page import FamilyPage
 
 PAGES: dict[str, str] = {
     "vae": "app.ui.pages.vae_page:VAEPage",
+    "wgan": "app.ui.pages.wgan_page:WGANPage",
     "gpt": "app.ui.pages.gpt_page:GPTPage",
 }
 

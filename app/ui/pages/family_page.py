@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
 from app.engine.checkpoint import Checkpoint, CheckpointError, read_checkpoint, save_checkpoint
 from app.engine.control import RunControl
@@ -126,6 +126,22 @@ class FamilyPage(QWidget):
 
     def on_visuals(self, event: VisualsEvent) -> None:
         """Show pictures the worker rendered (called on the GUI thread)."""
+
+    def settings_panel(self, groups: list[tuple[str, str]]) -> QScrollArea:
+        """The form's groups as titled boxes, e.g. [("Model", "model"), ("Training", "train")], scrolling."""
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        for title, group in groups:
+            box = QGroupBox(title)
+            QVBoxLayout(box).addWidget(self.form.group_widget(group))
+            settings_layout.addWidget(box)
+        settings_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(settings)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(300)
+        scroll.setMaximumWidth(380)
+        return scroll
 
     # --- state ----------------------------------------------------------------------------
     @property

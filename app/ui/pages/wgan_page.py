@@ -1,0 +1,485 @@
+"""The WGAN-GP page: train a critic and a generator, watch the samples evolve, see the critic's
+surface, move each player by hand, and compare W1 with the JSD on the simplest example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.engine.animation import FAKE_COLOR, REAL_COLOR, save_gif, save_strip
+from app.engine.checkpoint import Checkpoint
+from app.engine.data import BUILTIN_DATASETS
+from app.engine.data.toy2d import TOY_SETS, mode_coverage
+from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.tasks.wgan_task import fixed_noise
+from app.ui.pages.family_page import FamilyPage
+from app.ui.wgan.critic_map import CriticMapView
+from app.ui.wgan.frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
+from app.ui.wgan.grad_norm_hist import GradNormHistogram
+from app.ui.wgan.timeline_bar import TimelineBar
+from app.ui.wgan.w1_lab import W1LabView
+from app.ui.widgets.image_view import ImageGrid
+from app.ui.widgets.loss_plot import LossPlot
+from app.ui.widgets.settings_form import FieldSpec
+
+REAL_POINTS_SHOWN = 1000
+LOSS_TIP = (
+    "critic loss L_D = E[D(G(z))] − E[D(x)] + λ·GP (averaged over the step's critic updates)\n"
+    "generator loss L_G = −E[D(G(z))]\n"
+    "gradient penalty GP = E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = αx + (1 − α)G(z), α ~ U(0, 1)\n"
+    "mean / std ‖∇D‖: the gradient norms at x̂ (target 1)\n"
+    "W1 estimate E[D(x)] − E[D(G(z))] (right axis): falls as the generator gets closer to the data"
+)
+SAMPLES_TITLE = "samples G(z) from one fixed noise batch"
+GP_TIP = "Gradient penalty (WGAN-GP): λ·E[(‖∇x̂ D(x̂)‖₂ − 1)²] keeps the critic 1-Lipschitz softly."
+CLIP_TIP = "Weight clipping (original WGAN): every critic weight in [−c, c] after each update; RMSProp."
+SPECTRAL_TIP = "Spectral normalisation: each critic layer's weight is divided by its largest singular value."
+# form values that suit each kind of data; applied when the chosen dataset changes kind
+KIND_DEFAULTS = {
+    "points": {"latent_dim": 2, "arch": "mlp", "hidden_dims": (128, 128, 128), "batch_size": 256,
+               "steps": 10000},
+    "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
+               "steps": 3000},
+}  # fmt: skip
+
+
+def guess_data_kind(spec: str) -> str | None:
+    """ "points" or "images" for a built-in name or a path, without loading it (None: unknown)."""
+    spec = spec.strip()
+    if spec in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[spec].kind
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return "images"  # IDX files or a folder of pictures
+    if path.suffix.lower() == ".npy" and path.is_file():
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
+        except (OSError, ValueError):
+            return None
+        return "points" if array.ndim == 2 and array.shape[1] == 2 else "images"
+    return None
+
+
+def wgan_fields() -> list[FieldSpec]:
+    return [
+        FieldSpec("latent_dim", "Noise dimensions", "int", 2, 1, 512, group="model",
+                  tooltip="Size of z ~ N(0, I), the generator's input."),
+        FieldSpec("arch", "Architecture", "choice", "mlp", choices=("mlp", "conv"), group="model",
+                  tooltip="mlp: fully connected (2-D points, small images); conv: small DCGAN-style nets "
+                          "for images (no batch norm in the critic)."),
+        FieldSpec("hidden_dims", "Hidden widths (mlp)", "ints", (128, 128, 128), 1, 8192, group="model",
+                  tooltip="Widths of the hidden layers of both MLPs, e.g. 128,128,128."),
+        FieldSpec("conv_channels", "Channels (conv)", "ints", (32, 64), 1, 512, group="model",
+                  tooltip="Channels of each stride-2 critic layer; the generator mirrors them."),
+        FieldSpec("lipschitz", "Lipschitz constraint", "choice", "gp", choices=("gp", "clip", "spectral"),
+                  group="model", tooltip=f"{GP_TIP}\n{CLIP_TIP}\n{SPECTRAL_TIP}",
+                  choice_tooltips=(GP_TIP, CLIP_TIP, SPECTRAL_TIP)),
+        FieldSpec("n_critic", "Critic updates per G update", "int", 5, 1, 100, group="hparams", live=True,
+                  tooltip="n_critic: the critic is trained this many times (each on a fresh batch) "
+                          "before each generator update, so it stays near the optimal critic."),
+        FieldSpec("gp_lambda", "Penalty weight λ", "float", 10.0, 0.0, 1000.0, group="hparams", live=True,
+                  tooltip="L_D = E[D(G(z))] − E[D(x)] + λ·GP (gradient penalty only); 0 only measures GP."),
+        FieldSpec("clip_value", "Clip value c", "float", 0.01, 1e-6, 10.0, group="hparams", live=True,
+                  tooltip="Weight clipping only: critic weights are clamped to [−c, c]."),
+        FieldSpec("adam_beta1", "Adam β₁", "float", 0.5, 0.0, 0.999, group="hparams", live=True,
+                  tooltip="Adam's momentum; WGAN-GP uses 0.5 (not with weight clipping: RMSProp)."),
+        FieldSpec("adam_beta2", "Adam β₂", "float", 0.9, 0.0, 0.9999, group="hparams", live=True,
+                  tooltip="Adam's second-moment decay; WGAN-GP uses 0.9."),
+    ]  # fmt: skip
+
+
+class WGANPage(FamilyPage):
+    family = "wgan"
+    prefix = "wgan"
+    title = "WGAN-GP"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.renderer = FrameRenderer()
+        self.critic_map = CriticMapView("wganCriticMap")
+        self.sample_grid = ImageGrid("wganSampleGrid", SAMPLES_TITLE)
+        self.timeline_bar = TimelineBar("wgan")
+        self.grad_hist = GradNormHistogram("wganGradNormHist")
+        self.w1_lab = W1LabView("wganW1Lab")
+        self.frame: WGANFrame | None = None  # the frame on screen (live or scrubbed back)
+        self.last_metrics: dict[str, float] = {}
+        self._noise_cache: tuple[tuple, torch.Tensor] | None = None
+        self._plane_cache: tuple[int, np.ndarray | None, Extent | None] | None = None
+        self._data_kind = BUILTIN_DATASETS[self.task_cls.default_dataset].kind
+        self._applying_checkpoint = False
+        self._fitted_extent: Extent | None = None
+
+        self.critic_button = self._slow_button(
+            "CriticStep", "1 critic update", "Perform exactly one critic update on a fresh batch, then pause"
+        )
+        self.generator_button = self._slow_button(
+            "GeneratorStep", "1 generator update", "Perform exactly one generator update, then pause"
+        )
+        self.critic_button.clicked.connect(lambda: self.step_once("critic"))
+        self.generator_button.clicked.connect(lambda: self.step_once("generator"))
+        self.counters = QLabel("critic updates 0 · generator updates 0")
+        self.counters.setObjectName("wganUpdateCounters")
+        self.action_readout = QLabel("")
+        self.action_readout.setObjectName("wganActionReadout")
+        self.coverage = QLabel("")
+        self.coverage.setObjectName("wganModeCoverage")
+        self.coverage.setToolTip(
+            "Modes of the mixture that hold at least 1% of the generated points within 3σ of their "
+            "centre, and the share of points that are that close"
+        )
+
+        self.modelChanged.connect(self._model_changed)
+        self.metricsArrived.connect(self._metrics_arrived)
+        self.runStateChanged.connect(self._run_state_changed)
+        self.timeline_bar.frameShown.connect(self.show_frame)
+        self.critic_map.viewChanged.connect(self._map_view_changed)
+        self.timeline_bar.exportGifClicked.connect(self._export_gif_dialog)
+        self.timeline_bar.exportStripClicked.connect(self._export_strip_dialog)
+        self.bar.dataset.currentTextChanged.connect(self._dataset_changed)
+        self.form.editors["lipschitz"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
+        self._build_layout()
+        self._run_state_changed("idle")
+        self._show_placeholder()
+
+    def _slow_button(self, name: str, text: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(f"wgan{name}Button")
+        button.setToolTip(tip)
+        button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward))
+        return button
+
+    # --- FamilyPage hooks ------------------------------------------------------------------------
+    def field_specs(self) -> list[FieldSpec]:
+        return wgan_fields() + super().field_specs()
+
+    def setup_loss_series(self, plot: LossPlot) -> None:
+        plot.add_series("critic_loss", "critic loss")
+        plot.add_series("gen_loss", "generator loss")
+        plot.add_series("gp", "gradient penalty")
+        plot.add_series("grad_norm_mean", "mean ‖∇D‖")
+        plot.add_series("grad_norm_std", "std ‖∇D‖")
+        plot.add_series("wasserstein", "W1 estimate", right_axis=True, color="#111111")
+        plot.add_series("val_wasserstein", "validation W1", smoothed=False, right_axis=True, color="#7f7f7f")
+        plot.plot.setLabel("left", "losses · penalty · ‖∇D‖ at interpolates")
+        plot.set_right_label("W1 estimate E[D(x)] − E[D(G(z))]")
+        plot.plot.setToolTip(LOSS_TIP)
+        plot.legend.setColumnCount(2)  # seven curves: two short columns cover less of the plot
+
+    def on_visuals(self, event: VisualsEvent) -> None:
+        visuals = event.visuals
+        if "grad_norms" in visuals and len(visuals["grad_norms"]):
+            self.grad_hist.set_norms(visuals["grad_norms"])
+        if "critic_updates" in visuals:
+            self._show_counters(visuals["critic_updates"], visuals["generator_updates"])
+
+    # --- snapshots → frames ---------------------------------------------------------------------------
+    def _model_changed(self, snapshot: ModelSnapshot | None) -> None:
+        if snapshot is None:
+            self.timeline_bar.clear()
+            self._show_placeholder()
+            return
+        frame = self.render_snapshot(snapshot)
+        self.timeline_bar.add(frame)  # shows it when the timeline is live
+        if self.trainer is None and not self.is_active:  # an opened checkpoint: no training visuals
+            self._measure_gradient_norms(snapshot)
+
+    def _measure_gradient_norms(self, snapshot: ModelSnapshot) -> None:
+        """Fill the histogram for an opened checkpoint from its weights and the dataset."""
+        data = self.current_data()
+        if data is None or tuple(data.item_shape) != tuple(snapshot.config.data_shape):
+            return
+        self.grad_hist.set_norms(self.renderer.gradient_norms(data.val, self._noise_for(snapshot)))
+
+    def render_snapshot(self, snapshot: ModelSnapshot) -> WGANFrame:
+        """The frame for ``snapshot``: samples from the fixed noise (+ the critic map in 2-D)."""
+        noise = self._noise_for(snapshot)
+        extent = None
+        if not snapshot.config.is_image and snapshot.config.data_shape == (2,):
+            _real, data_extent = self._plane()
+            if data_extent is not None and self._fitted_extent != data_extent:
+                self._fitted_extent = data_extent
+                self.critic_map.fit(data_extent)
+            extent = self.critic_map.view_extent() if data_extent is not None else None
+        return self.renderer.render(snapshot, noise, extent)
+
+    def _map_view_changed(self) -> None:
+        """The user panned or zoomed the 2-D view: recompute the newest frame over the new region."""
+        if self.snapshot is None or not self.timeline_bar.live.isChecked():
+            return
+        if self.snapshot.config.is_image:
+            return
+        self.timeline_bar.add(self.render_snapshot(self.snapshot))
+
+    def fit_map(self) -> None:
+        if self._fitted_extent is not None:
+            self.critic_map.fit(self._fitted_extent)
+            self._map_view_changed()
+
+    def _noise_for(self, snapshot: ModelSnapshot) -> torch.Tensor:
+        """The run's fixed noise, or for an opened checkpoint the same noise from its seed."""
+        noise = snapshot.extras.get("fixed_noise")
+        if noise is not None:
+            return noise
+        seed = 0
+        checkpoint = self.loaded_checkpoint
+        if checkpoint is not None and isinstance(checkpoint.train.get("train"), dict):
+            seed = int(checkpoint.train["train"].get("seed", 0) or 0)
+        key = (snapshot.config, seed)
+        if self._noise_cache is None or self._noise_cache[0] != key:
+            self._noise_cache = (key, fixed_noise(snapshot.config, seed))
+        return self._noise_cache[1]
+
+    def _plane(self) -> tuple[np.ndarray | None, Extent | None]:
+        """Real points to show and the view's extent, from the current 2-D dataset (cached)."""
+        data = self.current_data()
+        if data is None or data.kind != "points":
+            return None, None
+        if self._plane_cache is None or self._plane_cache[0] != id(data):
+            real = data.val[:REAL_POINTS_SHOWN].numpy()
+            self._plane_cache = (id(data), real, plane_extent(data.val.numpy()))
+            self.critic_map.set_real(real)
+        return self._plane_cache[1], self._plane_cache[2]
+
+    def show_frame(self, frame: WGANFrame) -> None:
+        """Put ``frame`` on screen (live, or scrubbed back on the timeline)."""
+        self.frame = frame
+        if frame.is_image:
+            self.views_stack.setCurrentWidget(self.sample_grid)
+            self.sample_grid.set_images(frame.images01(), columns=8)
+            self.sample_grid.ci.getItem(0, 0).setText(f"{SAMPLES_TITLE} · step {frame.step:,}")
+            self.coverage.setText("")
+        elif frame.critic is not None:
+            self.views_stack.setCurrentWidget(self.plane_panel)
+            self.critic_map.show_frame(frame)
+            self._show_coverage(frame)
+
+    def _show_coverage(self, frame: WGANFrame) -> None:
+        data = self.current_data()
+        toy = TOY_SETS.get(data.name) if data is not None and data.kind == "points" else None
+        if toy is None or toy.centers is None:
+            self.coverage.setText("")
+            return
+        cover = mode_coverage(frame.samples, toy.centers().numpy(), 3.0 * toy.mode_std)
+        self.coverage.setText(f"modes covered {cover.modes_hit}/{cover.modes} · "
+                              f"{100 * cover.near_share:.0f}% of samples within 3σ of a mode")  # fmt: skip
+
+    def _show_placeholder(self) -> None:
+        self.frame = None
+        self.critic_map.clear_frame()
+        self.sample_grid.clear_image()
+        self.grad_hist.clear_norms()
+        self.coverage.setText("")
+        self.views_stack.setCurrentWidget(self.placeholder)
+
+    # --- readouts -----------------------------------------------------------------------------------
+    def _show_counters(self, critic_updates: int, generator_updates: int) -> None:
+        self.counters.setText(f"critic updates {critic_updates:,} · generator updates {generator_updates:,}")
+
+    def _metrics_arrived(self, batch: list) -> None:
+        for _step, kind, metrics in batch:
+            if kind == "action":
+                self._describe_action(metrics)
+            if kind in ("train", "action"):
+                self.last_metrics.update(metrics)
+
+    def _describe_action(self, metrics: dict[str, float]) -> None:
+        before = self.last_metrics
+        if "critic_loss" in metrics:
+            text = f"1 critic update: W1 estimate {metrics['wasserstein']:+.4f}"
+            if "wasserstein" in before:
+                text += f" (was {before['wasserstein']:+.4f})"
+            text += f", GP {metrics['gp']:.4f}"
+        else:
+            text = f"1 generator update: generator loss {metrics['gen_loss']:+.4f}"
+            if "gen_loss" in before:
+                text += f" (was {before['gen_loss']:+.4f})"
+        self.action_readout.setText(text)
+
+    def _run_state_changed(self, state: str) -> None:
+        can_act = state in ("idle", "paused")
+        self.critic_button.setEnabled(can_act)
+        self.generator_button.setEnabled(can_act)
+        self._grey_out_unused_fields()
+
+    def _grey_out_unused_fields(self) -> None:
+        """λ matters only with the penalty, c only with clipping, Adam's βs only without clipping."""
+        lipschitz = self.form.value("lipschitz")
+        used = {
+            "gp_lambda": lipschitz == "gp",
+            "clip_value": lipschitz == "clip",
+            "adam_beta1": lipschitz != "clip",
+            "adam_beta2": lipschitz != "clip",
+        }
+        for key, on in used.items():
+            self.form.editors[key].setEnabled(on)
+
+    # --- dataset, checkpoints, new model ------------------------------------------------------------------
+    def _dataset_changed(self, name: str) -> None:
+        if self.is_active:
+            return
+        self._data = None  # load the newly chosen dataset on next use
+        kind = guess_data_kind(name)
+        if kind is None or kind == self._data_kind:
+            return
+        self._data_kind = kind
+        if not self._applying_checkpoint:
+            self.form.set_values(KIND_DEFAULTS[kind])
+
+    def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
+        if self.is_active:
+            return super().open_checkpoint(checkpoint)
+        self.timeline_bar.clear()
+        self.last_metrics = {}
+        self.counters.setText("")
+        self.action_readout.setText("")
+        self._applying_checkpoint = True
+        try:
+            return super().open_checkpoint(checkpoint)
+        finally:
+            self._applying_checkpoint = False
+            self._grey_out_unused_fields()
+
+    def new_model(self) -> None:
+        if not self.is_active:
+            self.last_metrics = {}
+            self.action_readout.setText("")
+            self._show_counters(0, 0)
+        super().new_model()
+
+    # --- export ------------------------------------------------------------------------------------------
+    def _pictures(self) -> tuple[list, list[str]]:
+        real, _extent = (None, None)
+        frames = self.timeline_bar.frames()
+        if frames and not frames[0].item.is_image:
+            real, _extent = self._plane()
+        pictures = [frame_picture(f.item, real) for f in frames]
+        return pictures, [f"step {f.step:,}" for f in frames]
+
+    def export_gif(self, path: str | Path) -> Path:
+        pictures, _labels = self._pictures()
+        return save_gif(pictures, path)
+
+    def export_strip(self, path: str | Path) -> Path:
+        pictures, labels = self._pictures()
+        return save_strip(pictures, labels, path)
+
+    def _export_dialog(self, kind: str) -> None:
+        suffix = "gif" if kind == "gif" else "png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the evolution", f"wgan-evolution.{suffix}",
+                                              f"{suffix.upper()} images (*.{suffix})")  # fmt: skip
+        if not path:
+            return
+        if not path.lower().endswith(f".{suffix}"):
+            path += f".{suffix}"
+        try:
+            written = self.export_gif(path) if kind == "gif" else self.export_strip(path)
+        except (OSError, ValueError) as exc:
+            self.show_message(f"Could not export: {exc}", "error")
+            return
+        self.show_message(f"Exported {len(self.timeline_bar.timeline)} snapshots to {written.name}.")
+
+    def _export_gif_dialog(self) -> None:
+        self._export_dialog("gif")
+
+    def _export_strip_dialog(self) -> None:
+        self._export_dialog("strip")
+
+    # --- layout ---------------------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        groups = [("Model", "model"), ("Objective (live)", "hparams"), ("Training", "train")]
+        scroll = self.settings_panel(groups)
+
+        slow = QHBoxLayout()
+        slow.setContentsMargins(0, 0, 0, 0)
+        slow.addWidget(QLabel("Slow motion:"))
+        slow.addWidget(self.critic_button)
+        slow.addWidget(self.generator_button)
+        slow.addSpacing(12)
+        slow.addWidget(self.counters)
+        slow.addSpacing(12)
+        slow.addWidget(self.coverage)
+        slow.addSpacing(12)
+        slow.addWidget(self.action_readout, 1)
+
+        self.placeholder = QLabel("Start training (or open a checkpoint) to see the generator's samples "
+                                  "and, on 2-D data, the critic's surface.")  # fmt: skip
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.plane_panel = QWidget()
+        plane_layout = QVBoxLayout(self.plane_panel)
+        plane_layout.setContentsMargins(0, 0, 0, 0)
+        plane_layout.addWidget(self.critic_map, 1)
+        options = QHBoxLayout()
+        options.addWidget(QLabel("Show:"))
+        legend = (
+            ("real", "● real x", REAL_COLOR, "The data: real points x"),
+            ("fake", "● generated G(z)", FAKE_COLOR, "The generator's samples from the fixed noise"),
+            ("arrows", "→ ∇ₓD(x)", (150, 0, 30),
+             "Where the generator's loss −E[D(G(z))] pushes each sample: up the critic's slope"),
+            ("contours", "contours of D", (90, 90, 90), "Lines of equal critic value"),
+        )  # fmt: skip
+        for key, text, colour, tip in legend:
+            box = QCheckBox(text)
+            box.setObjectName(f"wganShow{key.capitalize()}")
+            box.setToolTip(tip)
+            box.setStyleSheet(f"QCheckBox {{ color: rgb{tuple(colour)}; }}")
+            box.setChecked(True)
+            box.toggled.connect(lambda on, k=key: self.critic_map.set_option(k, on))
+            options.addWidget(box)
+        options.addStretch(1)
+        fit = QPushButton("Fit view")
+        fit.setObjectName("wganFitView")
+        fit.setToolTip("Show the whole dataset again (drag to pan, wheel to zoom: the map follows)")
+        fit.clicked.connect(self.fit_map)
+        options.addWidget(fit)
+        plane_layout.addLayout(options)
+        self.views_stack = QStackedWidget()
+        self.views_stack.setObjectName("wganViewsStack")
+        for widget in (self.placeholder, self.plane_panel, self.sample_grid):
+            self.views_stack.addWidget(widget)
+
+        main_view = QWidget()
+        main_layout = QVBoxLayout(main_view)
+        main_layout.setContentsMargins(0, 0, 0, 0)
+        main_layout.addWidget(self.views_stack, 1)
+        main_layout.addWidget(self.timeline_bar)
+        curves = QSplitter(Qt.Orientation.Vertical)
+        curves.addWidget(self.loss_plot)
+        curves.addWidget(self.grad_hist)
+        curves.setSizes([520, 240])
+        training_view = QSplitter(Qt.Orientation.Horizontal)
+        training_view.addWidget(main_view)
+        training_view.addWidget(curves)
+        training_view.setStretchFactor(0, 1)
+        training_view.setStretchFactor(1, 1)
+        training_view.setSizes([600, 600])
+
+        self.views = QTabWidget()
+        self.views.setObjectName("wganViews")
+        self.views.addTab(training_view, "Training")
+        self.views.addTab(self.w1_lab, "W1 vs JSD lab")
+
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(scroll)
+        body.addWidget(self.views)
+        body.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.bar)
+        layout.addLayout(slow)
+        layout.addWidget(body, 1)

@@ -1,0 +1,233 @@
+"""Wasserstein GAN with gradient penalty (Gulrajani et al., 2017).
+
+The critic D estimates the Wasserstein-1 distance between the data p_r and the generator's
+distribution p_g through the Kantorovich–Rubinstein duality,
+
+    W1(p_r, p_g) = sup_{‖D‖_L ≤ 1}  E_x~p_r[D(x)] − E_z~p(z)[D(G(z))],
+
+so the two players minimise
+
+    critic:     L_D = E[D(G(z))] − E[D(x)] + λ · GP
+    generator:  L_G = −E[D(G(z))]
+
+with the 1-Lipschitz constraint enforced by one of
+    "gp":       GP = E[(‖∇_x̂ D(x̂)‖₂ − 1)²],  x̂ = α x + (1 − α) G(z),  α ~ U(0, 1) per example
+    "clip":     every critic weight clipped to [−c, c] after each update (the original WGAN)
+    "spectral": each critic layer's weight divided by its largest singular value (Miyato et al.)
+
+MLP networks for 2-D points; small convolutional networks for images. The critic has no
+batch normalisation: the penalty is per example, and batch norm would couple the examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from models.config_fields import check_range
+
+Lipschitz = Literal["gp", "clip", "spectral"]
+
+
+@dataclass(frozen=True)
+class WGANConfig:
+    """Everything needed to rebuild a WGAN; stored as JSON in each checkpoint."""
+
+    data_shape: tuple[int, ...] = (2,)  # (2,) for points, (C, H, W) for images
+    latent_dim: int = 2  # size of z ~ N(0, I)
+    arch: Literal["mlp", "conv"] = "mlp"
+    hidden_dims: tuple[int, ...] = (128, 128, 128)  # MLP: widths of the hidden layers
+    conv_channels: tuple[int, ...] = (32, 64)  # conv: each critic layer halves H and W (CPU-sized)
+    lipschitz: Lipschitz = "gp"
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.data_shape) == 3
+
+    @property
+    def data_dim(self) -> int:
+        size = 1
+        for side in self.data_shape:
+            size *= side
+        return size
+
+    def validate(self) -> None:
+        if len(self.data_shape) == 1:
+            check_range("point dimension", self.data_shape[0], 1, 64)
+        elif len(self.data_shape) == 3:
+            c, h, w = self.data_shape
+            check_range("channels", c, 1, 4)
+            check_range("image height", h, 2, 256)
+            check_range("image width", w, 2, 256)
+        else:
+            raise ValueError(f"data_shape must be (D,) points or (C, H, W) images, not {self.data_shape}")
+        check_range("latent_dim", self.latent_dim, 1, 512)
+        # both layer lists are checked whichever arch is chosen: a config is data from a file
+        if not 1 <= len(self.hidden_dims) <= 8:
+            raise ValueError("hidden_dims must list 1 to 8 layer widths")
+        for width in self.hidden_dims:
+            check_range("hidden layer width", width, 1, 8192)
+        if not 1 <= len(self.conv_channels) <= 4:
+            raise ValueError("conv_channels must list 1 to 4 channel counts")
+        for ch in self.conv_channels:
+            check_range("conv channel count", ch, 1, 512)
+        if self.arch == "mlp":
+            return
+        if not self.is_image:
+            raise ValueError("the conv architecture needs images (C, H, W); use mlp for points")
+        _, h, w = self.data_shape
+        factor = 2 ** len(self.conv_channels)
+        if h % factor or w % factor:
+            raise ValueError(
+                f"a conv WGAN with {len(self.conv_channels)} layers needs image sides "
+                f"divisible by {factor}, not {h}×{w}"
+            )
+
+
+class CriticLoss(NamedTuple):
+    """The critic's objective and its terms for one batch."""
+
+    total: torch.Tensor  # scalar: E[D(G(z))] − E[D(x)] + λ·GP — what the critic minimises
+    wasserstein: torch.Tensor  # scalar: E[D(x)] − E[D(G(z))], the W1 estimate
+    penalty: torch.Tensor  # scalar: GP = E[(‖∇x̂ D(x̂)‖₂ − 1)²]
+    grad_norms: torch.Tensor  # (B,): ‖∇x̂ D(x̂)‖₂ per example, detached
+    d_real: torch.Tensor  # scalar: E[D(x)]
+    d_fake: torch.Tensor  # scalar: E[D(G(z))]
+
+
+class GradientPenalty(NamedTuple):
+    penalty: torch.Tensor  # scalar: E[(‖∇x̂ D(x̂)‖₂ − 1)²]
+    norms: torch.Tensor  # (B,): ‖∇x̂ D(x̂)‖₂
+
+
+def _mlp(sizes: list[int], activation: type[nn.Module]) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers += [nn.Linear(sizes[i], sizes[i + 1]), activation()]
+    return layers
+
+
+class Generator(nn.Module):
+    """G: z (B, latent_dim) → a sample (B, *data_shape); images through a sigmoid into [0, 1]."""
+
+    def __init__(self, config: WGANConfig) -> None:
+        super().__init__()
+        self.config = config
+        if config.arch == "mlp":
+            widths = list(config.hidden_dims)
+            body = _mlp([config.latent_dim, *widths], nn.ReLU)
+            self.net = nn.Sequential(*body, nn.Linear(widths[-1], config.data_dim))
+        else:
+            c, h, w = config.data_shape
+            chans = list(reversed(config.conv_channels))  # widest first: 128 → 64 → C
+            factor = 2 ** len(chans)
+            self._start = (chans[0], h // factor, w // factor)
+            up: list[nn.Module] = []
+            for i, ch in enumerate(chans):
+                out_ch = chans[i + 1] if i + 1 < len(chans) else c
+                up.append(nn.ConvTranspose2d(ch, out_ch, 4, stride=2, padding=1))  # doubles H, W
+                if i + 1 < len(chans):
+                    up.append(nn.ReLU())
+            self.net = nn.Sequential(
+                nn.Linear(config.latent_dim, chans[0] * (h // factor) * (w // factor)),
+                nn.ReLU(),
+                nn.Unflatten(1, self._start),  # (B, C₀, H/2ᴸ, W/2ᴸ)
+                *up,
+            )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.net(z).view(-1, *self.config.data_shape)  # (B, *data_shape)
+        return torch.sigmoid(out) if self.config.is_image else out
+
+
+class Critic(nn.Module):
+    """D: x (B, *data_shape) → a real-valued score (B,); no sigmoid, no batch norm."""
+
+    def __init__(self, config: WGANConfig) -> None:
+        super().__init__()
+        self.config = config
+        if config.arch == "mlp":
+            widths = list(config.hidden_dims)
+            body = _mlp([config.data_dim, *widths], nn.ReLU)
+            layers = [nn.Flatten(), *body, nn.Linear(widths[-1], 1)]
+        else:
+            c, h, w = config.data_shape
+            chans = list(config.conv_channels)
+            factor = 2 ** len(chans)
+            layers = []
+            in_ch = c
+            for ch in chans:
+                layers += [nn.Conv2d(in_ch, ch, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]  # halves H, W
+                in_ch = ch
+            layers += [nn.Flatten(), nn.Linear(chans[-1] * (h // factor) * (w // factor), 1)]
+        if config.lipschitz == "spectral":
+            layers = [spectral_norm(m) if isinstance(m, (nn.Linear, nn.Conv2d)) else m for m in layers]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)  # (B,)
+
+    @torch.no_grad()
+    def clip_weights(self, c: float) -> None:
+        """The original WGAN's constraint: every weight and bias into [−c, c]."""
+        for param in self.parameters():
+            param.clamp_(-c, c)
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
+                     create_graph: bool = True) -> GradientPenalty:  # fmt: skip
+    """GP = E[(‖∇x̂ D(x̂)‖₂ − 1)²] at x̂ = α x + (1 − α) G(z); alpha is (B,) in [0, 1].
+
+    ``create_graph=True`` keeps the gradient differentiable, so the penalty can be minimised
+    (a second-order backward); False only measures the norms.
+    """
+    alpha = alpha.view(-1, *[1] * (real.dim() - 1))  # (B, 1, …) broadcasts over each example
+    x_hat = (alpha * real + (1.0 - alpha) * fake).detach().requires_grad_(True)  # (B, *data_shape)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=create_graph)
+    norms = torch.sqrt(grad.flatten(1).pow(2).sum(dim=1) + 1e-12)  # ‖∇x̂ D(x̂)‖₂, (B,)
+    return GradientPenalty(((norms - 1.0) ** 2).mean(), norms)
+
+
+def critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None,
+                gp_lambda: float) -> CriticLoss:  # fmt: skip
+    """L_D = E[D(G(z))] − E[D(x)] + λ·GP for a batch; ``fake`` must not carry G's graph.
+
+    With λ = 0 (weight clipping, spectral norm) GP is only measured, not minimised; with
+    ``alpha=None`` it is not even measured (penalty NaN, no norms), which saves a backward pass.
+    """
+    d_real = critic(real).mean()  # E[D(x)]
+    d_fake = critic(fake).mean()  # E[D(G(z))]
+    total = d_fake - d_real
+    if alpha is None:
+        penalty, norms = torch.full((), float("nan")), real.new_empty(0)
+    else:
+        gp = gradient_penalty(critic, real, fake, alpha, create_graph=gp_lambda > 0)
+        penalty, norms = gp.penalty, gp.norms
+        if gp_lambda > 0:
+            total = total + gp_lambda * penalty
+    return CriticLoss(total, (d_real - d_fake).detach(), penalty.detach(), norms.detach(),
+                      d_real.detach(), d_fake.detach())  # fmt: skip
+
+
+def generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
+    """L_G = −E[D(G(z))]: move the samples to where the critic scores them as real."""
+    return -critic(fake).mean()
+
+
+class WGAN(nn.Module):
+    """Both players in one module, so one state dict (and one checkpoint) holds the pair."""
+
+    def __init__(self, config: WGANConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.generator = Generator(config)
+        self.critic = Critic(config)
+
+    def sample(self, z: torch.Tensor) -> torch.Tensor:
+        """G(z): (B, latent_dim) → (B, *data_shape)."""
+        return self.generator(z)

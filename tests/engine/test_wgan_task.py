@@ -1,0 +1,226 @@
+"""The WGAN task: the n_critic schedule, slow-motion actions, Lipschitz options, checkpoints, resume."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from app.engine.checkpoint import read_checkpoint
+from app.engine.cli.commands import COMMANDS
+from app.engine.cli.parser import build_parser
+from app.engine.data import load_dataset
+from app.engine.errors import ConfigError
+from app.engine.setup import build_configs, create_task
+from app.engine.tasks.wgan_task import WGANTask, fixed_noise
+from app.engine.trainer import Trainer
+
+SMALL_POINTS = {"hidden_dims": [16, 16], "batch_size": 32, "val_every": 0, "steps": 4}
+SMALL_IMAGES = {"latent_dim": 8, "conv_channels": [4, 8], "batch_size": 8, "val_every": 0, "steps": 2}
+
+
+def points_task(**overrides) -> WGANTask:
+    data = load_dataset("8gaussians")
+    model_config, hparams, train = build_configs("wgan", data, {**SMALL_POINTS, **overrides})
+    return create_task("wgan", data, model_config, hparams, train)
+
+
+def images_task(small_shapes, **overrides) -> WGANTask:
+    model_config, hparams, train = build_configs("wgan", small_shapes, {**SMALL_IMAGES, **overrides})
+    return create_task("wgan", small_shapes, model_config, hparams, train)
+
+
+class Counting:
+    """Wraps a task's optimisers and batch source to count updates and batches."""
+
+    def __init__(self, task: WGANTask) -> None:
+        self.task = task
+        self.critic_steps = self.generator_steps = self.batches = 0
+        self._wrap(task.critic_optimizer, "critic_steps")
+        self._wrap(task.generator_optimizer, "generator_steps")
+        self.source = task.make_batches(0)
+
+    def _wrap(self, optimizer, counter: str) -> None:
+        step = optimizer.step
+
+        def counted(*args, **kwargs):
+            setattr(self, counter, getattr(self, counter) + 1)
+            return step(*args, **kwargs)
+
+        optimizer.step = counted
+
+    def next_batch(self):
+        self.batches += 1
+        return self.source.next()
+
+
+def test_defaults_follow_the_wgan_gp_paper():
+    train = WGANTask.default_train_config()
+    hparams = WGANTask.default_hparams()
+    assert WGANTask.default_dataset == "8gaussians"
+    assert train.lr == 1e-4 and hparams.n_critic == 5 and hparams.gp_lambda == 10.0
+    task = points_task()
+    for optimizer in task.optimizers:
+        assert isinstance(optimizer, torch.optim.Adam)
+        assert optimizer.param_groups[0]["betas"] == (0.5, 0.9)
+
+
+def test_each_training_step_makes_n_critic_critic_updates_then_one_generator_update():
+    task = points_task()
+    counter = Counting(task)
+    for step in range(3):
+        task.train_step(counter.next_batch, step)
+    assert (counter.critic_steps, counter.generator_steps, counter.batches) == (15, 3, 15)
+    task.set_hparams(n_critic=2)  # changed while "paused": applies from the next step
+    task.train_step(counter.next_batch, 3)
+    assert (counter.critic_steps, counter.generator_steps, counter.batches) == (17, 4, 17)
+    assert (task.critic_updates, task.generator_updates) == (17, 4)
+
+
+def test_a_step_reports_every_metric_of_the_issue():
+    task = points_task()
+    metrics = task.train_step(task.make_batches(0).next, 0)
+    expected = {"critic_loss", "gen_loss", "wasserstein", "gp", "grad_norm_mean", "grad_norm_std"}
+    assert expected <= set(metrics)
+    assert all(math.isfinite(v) for v in metrics.values())
+    assert metrics["wasserstein"] == pytest.approx(metrics["d_real"] - metrics["d_fake"])
+    assert len(task.visuals()["grad_norms"]) == SMALL_POINTS["batch_size"]  # the latest critic update
+
+
+def test_slow_motion_actions_move_only_one_player():
+    task = points_task()
+    batches = task.make_batches(0)
+    before = {k: v.clone() for k, v in task.model.state_dict().items()}
+
+    def changed(prefix: str) -> bool:
+        now = task.model.state_dict()
+        return any(not torch.equal(before[k], now[k]) for k in before if k.startswith(prefix))
+
+    metrics = task.run_action("critic", batches.next, 0)
+    assert changed("critic.") and not changed("generator.")
+    assert {"critic_loss", "wasserstein", "gp"} <= set(metrics)
+    before = {k: v.clone() for k, v in task.model.state_dict().items()}
+    metrics = task.run_action("generator", batches.next, 0)
+    assert changed("generator.") and not changed("critic.")
+    assert set(metrics) == {"gen_loss"}
+    assert all(p.requires_grad for p in task.model.critic.parameters())  # restored after the G step
+    with pytest.raises(ConfigError):
+        task.run_action("both", batches.next, 0)
+
+
+def test_live_hyperparameters_are_validated_and_betas_reach_adam():
+    task = points_task()
+    task.set_hparams(gp_lambda=1.0, adam_beta1=0.0, adam_beta2=0.99)
+    assert task.hparams.gp_lambda == 1.0
+    assert task.critic_optimizer.param_groups[0]["betas"] == (0.0, 0.99)
+    with pytest.raises(ConfigError, match="n_critic"):
+        task.set_hparams(n_critic=0)
+    with pytest.raises(ConfigError, match="unknown"):
+        task.set_hparams(lambda_gp=3)
+
+
+@pytest.mark.parametrize("lipschitz", ["gp", "clip", "spectral"])
+def test_each_lipschitz_option_trains_points_and_images(lipschitz, small_shapes):
+    for task in (points_task(lipschitz=lipschitz), images_task(small_shapes, lipschitz=lipschitz)):
+        batches = task.make_batches(0)
+        for step in range(2):
+            metrics = task.train_step(batches.next, step)
+            assert all(math.isfinite(v) for v in metrics.values()), metrics
+        if lipschitz == "clip":
+            assert isinstance(task.critic_optimizer, torch.optim.RMSprop)
+            c = task.hparams.clip_value
+            assert all(float(p.detach().abs().max()) <= c + 1e-7 for p in task.model.critic.parameters())
+        if lipschitz == "spectral":  # a spectrally normalised critic has ‖∇D‖ ≤ 1 (ReLU: ≤ Π σ = 1)
+            assert metrics["grad_norm_mean"] <= 1.0 + 1e-3
+
+
+@pytest.mark.parametrize("lipschitz", ["gp", "clip", "spectral"])
+def test_checkpoints_of_every_lipschitz_option_round_trip(lipschitz, tmp_path):
+    task = points_task(lipschitz=lipschitz)
+    trainer = Trainer(task)
+    trainer.run()
+    path = trainer.save(tmp_path / f"{lipschitz}.safetensors")
+    checkpoint = read_checkpoint(path)  # validates every tensor against a meta-device model
+    assert checkpoint.family == "wgan" and checkpoint.config == task.model_config
+    model = checkpoint.build_model()
+    task.model.eval()
+    z = torch.randn(16, task.model_config.latent_dim)
+    with torch.no_grad():
+        assert torch.equal(model.sample(z), task.model.sample(z))
+        x = torch.randn(16, 2)
+        assert torch.allclose(model.critic(x), task.model.critic(x))
+
+
+@pytest.mark.parametrize("lipschitz", ["gp", "clip", "spectral"])
+def test_resume_restores_the_fixed_noise_and_continues_exactly(lipschitz, tmp_path):
+    straight = points_task(steps=6, lipschitz=lipschitz)
+    Trainer(straight).run()
+
+    first = points_task(steps=6, lipschitz=lipschitz)
+    first_trainer = Trainer(first)
+    first_trainer.run(until=3)
+    path = first_trainer.save(tmp_path / "half.safetensors")
+    resumed = points_task(steps=6, lipschitz=lipschitz)
+    resumed.fixed_noise = torch.zeros_like(resumed.fixed_noise)  # must come back from the sidecar
+    trainer = Trainer(resumed)
+    assert trainer.restore(read_checkpoint(path))
+    assert torch.equal(resumed.fixed_noise, first.fixed_noise)
+    assert (resumed.critic_updates, resumed.generator_updates) == (15, 3)
+    trainer.run()
+    for key, value in straight.model.state_dict().items():
+        assert torch.allclose(value, resumed.model.state_dict()[key]), key
+
+
+def test_fixed_noise_depends_only_on_the_seed_and_travels_with_snapshots():
+    task = points_task()
+    assert torch.equal(task.fixed_noise, fixed_noise(task.model_config, task.train_config.seed))
+    assert tuple(task.fixed_noise.shape) == (1000, task.model_config.latent_dim)
+    snapshot = task.snapshot(0)
+    assert torch.equal(snapshot.extras["fixed_noise"], task.fixed_noise)
+
+
+def test_validation_reports_a_wasserstein_estimate():
+    task = points_task()
+    values = task.evaluate(task.validation_batches())
+    assert set(values) == {"wasserstein", "d_real", "d_fake"}
+    assert values["wasserstein"] == pytest.approx(values["d_real"] - values["d_fake"])
+    assert task.model.training  # back in training mode
+
+
+def test_images_need_matching_shapes(small_shapes):
+    config, _h, _t = build_configs("wgan", small_shapes, SMALL_IMAGES)
+    assert config.data_shape == (1, 32, 32) and config.arch == "conv"
+    with pytest.raises(ConfigError, match="expects data of shape"):
+        WGANTask.check_data(load_dataset("8gaussians"), config)
+
+
+def run_cli(*argv: str) -> int:
+    args = build_parser().parse_args(list(argv))
+    return COMMANDS[args.command](args)
+
+
+def test_cli_trains_and_samples_points_and_images(tmp_path, small_shapes, monkeypatch):
+    out = tmp_path / "toy.safetensors"
+    settings = ["--set", "hidden_dims=16,16", "--set", "val_every=0"]
+    assert run_cli("train", "wgan", "--steps", "3", "--batch-size", "16", "--out", str(out), "--quiet",
+                   *settings) == 0  # fmt: skip
+    points_path = tmp_path / "points.npy"
+    assert run_cli("sample", str(out), "--n", "50", "--out", str(points_path)) == 0
+    points = np.load(points_path)
+    assert points.shape == (50, 2) and points.dtype == np.float32
+
+    from app.engine import data as data_module
+
+    small = data_module.BuiltinDataset("images", lambda seed: small_shapes, "small shapes")
+    monkeypatch.setitem(data_module.BUILTIN_DATASETS, "shapes", small)
+    image_out = tmp_path / "shapes.safetensors"
+    assert run_cli("train", "wgan", "--dataset", "shapes", "--steps", "1", "--batch-size", "4",
+                   "--out", str(image_out), "--quiet", "--set", "conv_channels=4,8",
+                   "--set", "latent_dim=8", "--set", "val_every=0") == 0  # fmt: skip
+    images_path = tmp_path / "images.npy"
+    assert run_cli("sample", str(image_out), "--n", "6", "--out", str(images_path)) == 0
+    images = np.load(images_path)
+    assert images.shape == (6, 1, 32, 32) and 0.0 <= images.min() and images.max() <= 1.0
+    assert run_cli("sample", str(image_out), "--n", "6", "--out", str(tmp_path / "grid.png")) == 0
