@@ -22,13 +22,16 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import torch  # noqa: E402
+
 from app.engine.data import load_dataset  # noqa: E402
 from app.engine.setup import build_configs, create_task  # noqa: E402
 
-SETTINGS = {"batch_size": 128, "val_every": 250, "device": "cpu", "latent_dim": 20, "checkpoint_every": 0}
+SETTINGS = {"batch_size": 128, "val_every": 0, "device": "cpu", "latent_dim": 20, "checkpoint_every": 0}
 
 
-def headless_steps_per_s(steps: int) -> float:
+def headless_steps_per_s(steps: int, threads: int) -> float:
+    torch.set_num_threads(threads)  # the thread count the GUI's trainer uses, for a fair match
     data = load_dataset("shapes", seed=0)
     model_config, hparams, train = build_configs("vae", data, {**SETTINGS, "steps": steps})
     task = create_task("vae", data, model_config, hparams, train)
@@ -42,6 +45,8 @@ def headless_steps_per_s(steps: int) -> float:
 
 
 def gui_steps_per_s(app, window, steps: int) -> float:
+    from PySide6.QtCore import QEventLoop
+
     page = window.pages["vae"]
     page.new_model()
     page.form.set_values({**SETTINGS, "steps": steps + 20})
@@ -56,9 +61,9 @@ def gui_steps_per_s(app, window, steps: int) -> float:
                 marks["end"], marks["end_step"] = time.perf_counter(), step
 
     page.metricsArrived.connect(watch)
-    while page.thread is not None or page.state != "idle":
-        app.processEvents()
-        time.sleep(0.001)
+    loop = QEventLoop()  # the real event loop, as in the running app (no polling)
+    page.runStateChanged.connect(lambda state: loop.quit() if state == "idle" else None)
+    loop.exec()
     page.metricsArrived.disconnect(watch)
     return (marks["end_step"] - marks["start_step"]) / (marks["end"] - marks["start"])
 
@@ -77,9 +82,13 @@ def main() -> None:
     window.show()
     app.processEvents()
     load_dataset("shapes", seed=0)  # render once, outside the timings
+    from app.ui.training.thread import trainer_thread_count
+
+    threads = trainer_thread_count()
+    print(f"torch threads: {threads} (what the GUI's trainer uses on this machine)")
     headless, gui = [], []
     for round_index in range(args.rounds):
-        headless.append(headless_steps_per_s(args.steps))
+        headless.append(headless_steps_per_s(args.steps, threads))
         gui.append(gui_steps_per_s(app, window, args.steps))
         print(f"round {round_index + 1}: headless {headless[-1]:.1f} steps/s, gui {gui[-1]:.1f} steps/s")
     h, g = statistics.median(headless), statistics.median(gui)

@@ -45,8 +45,12 @@ def export_widget_png(widget: QWidget, path: str | Path) -> None:
         raise OSError(f"could not write {Path(path).name}")
 
 
-SNAPSHOT_INTERVAL_S = 0.3  # weights published to the GUI about three times a second
-VISUALS_INTERVAL_S = 0.5  # pictures (reconstructions, samples) twice a second
+# How often a GUI run publishes to the page. Each update costs the GUI thread time, and the
+# GUI thread shares the interpreter lock with the trainer (bench/vae_gui_vs_headless.py), so
+# these are as slow as still looks live; pages whose views are the point may go faster.
+SNAPSHOT_INTERVAL_S = 0.5  # weights for the views' own models, twice a second
+VISUALS_INTERVAL_S = 1.0  # pictures the worker renders (reconstructions, samples)
+PROGRESS_INTERVAL_S = 0.5  # progress bar, steps/s and ETA (a styled bar costs ~2 ms to repaint)
 
 
 def train_fields(defaults: Any) -> list[FieldSpec]:
@@ -81,6 +85,9 @@ class FamilyPage(QWidget):
     family: ClassVar[str]
     prefix: ClassVar[str]
     title: ClassVar[str]
+
+    snapshot_interval_s: ClassVar[float] = SNAPSHOT_INTERVAL_S
+    visuals_interval_s: ClassVar[float] = VISUALS_INTERVAL_S
 
     modelChanged = Signal(object)  # ModelSnapshot | None — the weights the views should show
     visualsArrived = Signal(object)  # VisualsEvent
@@ -250,6 +257,7 @@ class FamilyPage(QWidget):
         family = self.family
         steps = int(settings.pop("steps"))
         autosave = autosave_dir() / f"{family}.safetensors"
+        snapshot_interval, visuals_interval = self.snapshot_interval_s, self.visuals_interval_s
 
         def factory(control: RunControl, sink) -> Trainer:
             overrides = dict(settings)
@@ -282,8 +290,9 @@ class FamilyPage(QWidget):
                     control=control,
                     sink=sink,
                     checkpoint_path=autosave,
-                    snapshot_interval=SNAPSHOT_INTERVAL_S,
-                    visuals_interval=VISUALS_INTERVAL_S,
+                    snapshot_interval=snapshot_interval,
+                    visuals_interval=visuals_interval,
+                    progress_interval=PROGRESS_INTERVAL_S,
                 )
                 if previous is not None and previous.task.model_config == model_config:
                     task.load_model_tensors(previous.task.model_tensors())

@@ -108,6 +108,7 @@ class WGANPage(FamilyPage):
     family = "wgan"
     prefix = "wgan"
     title = "WGAN-GP"
+    snapshot_interval_s = 0.3  # the critic map and samples are the point: ~3 frames a second
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

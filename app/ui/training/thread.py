@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 
+import torch
 from PySide6.QtCore import QThread, Signal
 
 from app.engine.control import RunControl
@@ -43,6 +44,23 @@ def _yield_to_gui_thread() -> None:
         pass  # Windows, or not permitted: run at normal priority
 
 
+def trainer_thread_count() -> int:
+    """Intra-op threads for training from the GUI: one fewer than the cores (or OMP_NUM_THREADS).
+
+    With as many intra-op threads as cores, the GUI thread and torch's worker threads fight
+    for the same cores; OpenMP's spinning workers then slow small models down many times over
+    on a busy 2-core machine. One core left free keeps both training and the GUI smooth.
+    """
+    configured = os.environ.get("OMP_NUM_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))
+
+
+def _leave_a_core_for_the_gui() -> None:
+    torch.set_num_threads(trainer_thread_count())
+
+
 class TrainingThread(QThread):
     """One training run. ``factory`` builds (or re-arms) the trainer on this thread."""
 
@@ -67,6 +85,7 @@ class TrainingThread(QThread):
     # --- runs on the worker thread -------------------------------------------------------
     def run(self) -> None:  # noqa: D401 - QThread entry point
         _yield_to_gui_thread()
+        _leave_a_core_for_the_gui()
         try:
             self.trainer = self.factory(self.control, self._sink)
         except GenplayError as exc:
