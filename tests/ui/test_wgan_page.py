@@ -74,6 +74,25 @@ def test_2d_training_run_updates_critic_map_timeline_and_plots(qtbot, page):
     assert page.critic_map.frame.step == 40
 
 
+def test_file_export_writes_the_evolution_and_every_view(qtbot, page, tmp_path):
+    from PIL import Image
+
+    page.form.set_values({**SMALL_2D, "steps": 20})
+    page.start()
+    wait_idle(qtbot, page)
+    labels = []
+    for index, (label, suffix, export) in enumerate(page.exports()):
+        path = tmp_path / f"e{index}.{suffix}"
+        export(path)
+        with Image.open(path) if suffix != "csv" else open(path) as handle:
+            if suffix != "csv":
+                assert handle.width > 50, label
+        labels.append(label)
+    assert "Evolution as animated GIF…" in labels and "W1 vs JSD lab as PNG…" in labels
+    with Image.open(tmp_path / f"e{labels.index('Evolution as animated GIF…')}.gif") as gif:
+        assert gif.n_frames >= 2
+
+
 def test_image_run_updates_the_sample_grid_and_exports_the_evolution(qtbot, page, tmp_path):
     page.bar.dataset.setCurrentText("shapes")
     assert page.form.value("arch") == "conv" and page.form.value("latent_dim") == 64  # image defaults

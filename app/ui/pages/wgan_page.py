@@ -4,6 +4,7 @@ surface, move each player by hand, and compare W1 with the JSD on the simplest e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from app.engine.data import BUILTIN_DATASETS
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
 from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.tasks.wgan_task import fixed_noise
-from app.ui.pages.family_page import FamilyPage
+from app.ui.pages.family_page import FamilyPage, export_widget_png
 from app.ui.wgan.critic_map import CriticMapView
 from app.ui.wgan.frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
 from app.ui.wgan.grad_norm_hist import GradNormHistogram
@@ -364,6 +365,18 @@ class WGANPage(FamilyPage):
         super().new_model()
 
     # --- export ------------------------------------------------------------------------------------------
+    def exports(self) -> list[tuple[str, str, Any]]:
+        """File → Export: the evolution (GIF, PNG strip) and every live view as a PNG."""
+        return [
+            *super().exports(),
+            ("Evolution as animated GIF…", "gif", self.export_gif),
+            ("Evolution as PNG strip…", "png", self.export_strip),
+            ("Critic map as PNG…", "png", lambda path: export_widget_png(self.critic_map, path)),
+            ("Sample grid as PNG…", "png", lambda path: export_widget_png(self.sample_grid, path)),
+            ("Gradient-norm histogram as PNG…", "png", lambda path: export_widget_png(self.grad_hist, path)),
+            ("W1 vs JSD lab as PNG…", "png", lambda path: export_widget_png(self.w1_lab, path)),
+        ]
+
     def _pictures(self) -> tuple[list, list[str]]:
         real, _extent = (None, None)
         frames = self.timeline_bar.frames()
