@@ -190,3 +190,25 @@ def test_file_export_writes_text_and_pictures(qtbot, main_window, gpt_page, pane
     for label, path in written.items():
         if path.suffix == ".png":
             assert path.stat().st_size > 500, label
+
+
+def test_closing_the_window_while_generating_and_training_exits_cleanly(qtbot, main_window, gpt_page, panel):
+    import threading
+    import time
+
+    baseline = threading.active_count()
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.text.token_count > 9, timeout=5000)
+    gpt_page.form.set_values({**TINY_MODEL, "steps": 100000, "batch_size": 4})
+    gpt_page.bar.dataset.setCurrentText("python-docs")
+    gpt_page.start()
+    qtbot.waitUntil(lambda: gpt_page.state != "starting", timeout=20000)
+    assert gpt_page.state == "running", gpt_page.bar.status.text()
+    started = time.perf_counter()
+    main_window.close()
+    assert time.perf_counter() - started < 2.0
+    assert not panel.timer.isActive()
+    written = panel.text.token_count
+    qtbot.wait(100)
+    assert panel.text.token_count == written  # no token after closing
+    assert gpt_page.thread is None and threading.active_count() <= baseline

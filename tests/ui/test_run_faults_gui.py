@@ -121,3 +121,20 @@ def test_a_dataset_of_another_shape_is_refused_while_paused(qtbot, main_window, 
     assert page.thread.trainer.task.data.name == "shapes"
     page.stop()
     wait_idle(qtbot, page)
+
+
+def test_closing_during_a_save_finishes_the_save_first(qtbot, main_window, tmp_path):
+    import time
+
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
+    page.start()
+    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+    path = tmp_path / "closing.safetensors"
+    page.save_checkpoint_to(path)  # runs on the trainer thread at the next step boundary
+    started = time.perf_counter()
+    main_window.close()
+    assert time.perf_counter() - started < 2.0
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.step > 0 and (tmp_path / checkpoint.state_file).is_file()
+    assert not list(tmp_path.glob(".*.tmp"))

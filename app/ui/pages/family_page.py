@@ -226,6 +226,11 @@ class FamilyPage(QWidget):
 
     def _launch(self, start_paused: bool, action: str | None = None) -> None:
         self.bar.rollback_button.hide()
+        if (
+            self.trainer is None
+        ):  # a new run: only its own checkpoints (or the opened file) are rollback points
+            opened = self.loaded_checkpoint
+            self.last_good_checkpoint = opened.path if opened is not None else None
         try:
             settings = self.collect_settings()
         except FieldError as exc:
@@ -359,7 +364,7 @@ class FamilyPage(QWidget):
         self.bar.show_finished(event.step, total, event.reason)
         level = "error" if event.failed else "info"
         message = event.message
-        if event.failed:
+        if event.failed and thread is not None and thread.trainer is not None:
             message += " The weights are as they were before the failing step: Start resumes"
             if self.last_good_checkpoint is not None and self.last_good_checkpoint.exists():
                 message += ", Roll back reopens the last good checkpoint."
@@ -507,8 +512,12 @@ class FamilyPage(QWidget):
         return self.snapshot is not None
 
     # --- shutdown ----------------------------------------------------------------------------
+    def stop_background_work(self) -> None:
+        """Stop the page's own timers (generation, animations) before the window closes."""
+
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop any run and wait for its thread; True when nothing is left running."""
+        self.stop_background_work()
         thread = self.thread
         if thread is None:
             return True

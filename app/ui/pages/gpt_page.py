@@ -113,6 +113,9 @@ class GPTPage(FamilyPage):
         self.uniform_line.hide()
         plot.plot.addItem(self.uniform_line)
 
+    def stop_background_work(self) -> None:
+        self.generation.pause()  # no token is generated after the window starts closing
+
     def exports(self) -> list[tuple[str, str, Any]]:
         """File → Export: the generated text, the attention views, the training samples."""
         gen = self.generation
