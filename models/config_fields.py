@@ -104,3 +104,22 @@ def check_range(name: str, value: float, low: float, high: float) -> None:
     """Raise ValueError unless low <= value <= high."""
     if not (low <= value <= high):
         raise ValueError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+
+
+def check_image_shape(channels: int, height: int, width: int) -> None:
+    check_range("channels", channels, 1, 4)
+    check_range("image height", height, 2, 256)
+    check_range("image width", width, 2, 256)
+
+
+def check_layer_lists(hidden_dims: tuple[int, ...], conv_channels: tuple[int, ...]) -> None:
+    """Both layer lists of an MLP-or-conv model, whichever arch is chosen: a config is data
+    from a file, and an unused list must not smuggle in an absurd size."""
+    if not 1 <= len(hidden_dims) <= 8:
+        raise ValueError("hidden_dims must list 1 to 8 layer widths")
+    for width in hidden_dims:
+        check_range("hidden layer width", width, 1, 8192)
+    if not 1 <= len(conv_channels) <= 4:
+        raise ValueError("conv_channels must list 1 to 4 channel counts")
+    for channels in conv_channels:
+        check_range("conv channel count", channels, 1, 512)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.config_fields import check_range
+from models.config_fields import check_image_shape, check_layer_lists, check_range
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -43,19 +43,9 @@ class VAEConfig:
 
     def validate(self) -> None:
         c, h, w = self.input_shape
-        check_range("channels", c, 1, 4)
-        check_range("image height", h, 2, 256)
-        check_range("image width", w, 2, 256)
+        check_image_shape(c, h, w)
         check_range("latent_dim", self.latent_dim, 1, 512)
-        # both layer lists are checked whichever arch is chosen: a config is data from a file
-        if not 1 <= len(self.hidden_dims) <= 8:
-            raise ValueError("hidden_dims must list 1 to 8 layer widths")
-        for width in self.hidden_dims:
-            check_range("hidden layer width", width, 1, 8192)
-        if not 1 <= len(self.conv_channels) <= 4:
-            raise ValueError("conv_channels must list 1 to 4 channel counts")
-        for ch in self.conv_channels:
-            check_range("conv channel count", ch, 1, 512)
+        check_layer_lists(self.hidden_dims, self.conv_channels)
         factor = 2 ** len(self.conv_channels)
         if self.arch == "conv" and (h % factor or w % factor):
             raise ValueError(

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from models.config_fields import check_range
+from models.config_fields import check_image_shape, check_layer_lists, check_range
 
 Lipschitz = Literal["gp", "clip", "spectral"]
 
@@ -60,21 +60,11 @@ class WGANConfig:
             check_range("point dimension", self.data_shape[0], 1, 64)
         elif len(self.data_shape) == 3:
             c, h, w = self.data_shape
-            check_range("channels", c, 1, 4)
-            check_range("image height", h, 2, 256)
-            check_range("image width", w, 2, 256)
+            check_image_shape(c, h, w)
         else:
             raise ValueError(f"data_shape must be (D,) points or (C, H, W) images, not {self.data_shape}")
         check_range("latent_dim", self.latent_dim, 1, 512)
-        # both layer lists are checked whichever arch is chosen: a config is data from a file
-        if not 1 <= len(self.hidden_dims) <= 8:
-            raise ValueError("hidden_dims must list 1 to 8 layer widths")
-        for width in self.hidden_dims:
-            check_range("hidden layer width", width, 1, 8192)
-        if not 1 <= len(self.conv_channels) <= 4:
-            raise ValueError("conv_channels must list 1 to 4 channel counts")
-        for ch in self.conv_channels:
-            check_range("conv channel count", ch, 1, 512)
+        check_layer_lists(self.hidden_dims, self.conv_channels)
         if self.arch == "mlp":
             return
         if not self.is_image:

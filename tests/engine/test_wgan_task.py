@@ -192,7 +192,7 @@ def test_validation_reports_a_wasserstein_estimate():
 def test_images_need_matching_shapes(small_shapes):
     config, _h, _t = build_configs("wgan", small_shapes, SMALL_IMAGES)
     assert config.data_shape == (1, 32, 32) and config.arch == "conv"
-    with pytest.raises(ConfigError, match="expects data of shape"):
+    with pytest.raises(ConfigError, match="expects items of shape"):
         WGANTask.check_data(load_dataset("8gaussians"), config)
 
 

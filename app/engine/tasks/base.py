@@ -90,12 +90,23 @@ class Task(ABC):
         return TrainConfig()
 
     @classmethod
+    def expected_item_shape(cls, model_config: Any) -> tuple[int, ...] | None:
+        """The shape of one example the model takes (None: the family checks data itself)."""
+        return None
+
+    @classmethod
     def check_data(cls, data: DataBundle, model_config: Any) -> None:
         """Raise ConfigError when ``data`` cannot train a model of ``model_config``."""
         if data.kind not in cls.data_kinds:
             raise ConfigError(
                 f"the {cls.title} trains on {' or '.join(cls.data_kinds)}, "
                 f"but dataset '{data.name}' holds {data.kind}."
+            )
+        expected = cls.expected_item_shape(model_config)
+        if expected is not None and tuple(data.item_shape) != tuple(expected):
+            raise ConfigError(
+                f"the model expects items of shape {tuple(expected)} "
+                f"but dataset '{data.name}' has {tuple(data.item_shape)}."
             )
 
     @classmethod

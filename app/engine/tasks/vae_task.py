@@ -11,7 +11,6 @@ import torch
 
 from app.engine.data.batches import ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
-from app.engine.errors import ConfigError
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Samples, Task
 from app.engine.train_config import TrainConfig
@@ -68,13 +67,8 @@ class VAETask(Task):
         return TrainConfig(steps=3000, batch_size=128, lr=1e-3, val_every=250)
 
     @classmethod
-    def check_data(cls, data: DataBundle, model_config: VAEConfig) -> None:
-        super().check_data(data, model_config)
-        if tuple(data.item_shape) != tuple(model_config.input_shape):
-            raise ConfigError(
-                f"the model expects images of shape {tuple(model_config.input_shape)} "
-                f"but dataset '{data.name}' has {tuple(data.item_shape)}."
-            )
+    def expected_item_shape(cls, model_config: VAEConfig) -> tuple[int, ...]:
+        return tuple(model_config.input_shape)
 
     def make_batches(self, seed: int) -> ShuffledBatches:
         return ShuffledBatches(self.data.train, self.train_config.batch_size, self.device, seed)

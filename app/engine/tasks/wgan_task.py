@@ -18,7 +18,6 @@ import torch
 
 from app.engine.data.batches import SampledBatches, ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
-from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Samples, Task
@@ -121,13 +120,8 @@ class WGANTask(Task):
                            early_stop_metric="val_wasserstein")  # fmt: skip
 
     @classmethod
-    def check_data(cls, data: DataBundle, model_config: WGANConfig) -> None:
-        super().check_data(data, model_config)
-        if tuple(data.item_shape) != tuple(model_config.data_shape):
-            raise ConfigError(
-                f"the model expects data of shape {tuple(model_config.data_shape)} "
-                f"but dataset '{data.name}' has {tuple(data.item_shape)}."
-            )
+    def expected_item_shape(cls, model_config: WGANConfig) -> tuple[int, ...]:
+        return tuple(model_config.data_shape)
 
     # --- data -------------------------------------------------------------------------------
     def make_batches(self, seed: int) -> SampledBatches | ShuffledBatches:

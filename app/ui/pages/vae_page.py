@@ -18,7 +18,6 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QGroupBox,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -301,19 +300,7 @@ class VAEPage(FamilyPage):
 
     # --- layout -----------------------------------------------------------------------------
     def _build_layout(self) -> None:
-        settings = QWidget()
-        settings_layout = QVBoxLayout(settings)
-        for title, group in (("Model", "model"), ("Objective", "hparams"), ("Training", "train")):
-            box = QGroupBox(title)
-            inner = QVBoxLayout(box)
-            inner.addWidget(self.form.group_widget(group))
-            settings_layout.addWidget(box)
-        settings_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(settings)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
-        scroll.setMaximumWidth(380)
+        scroll = self.settings_panel([("Model", "model"), ("Objective", "hparams"), ("Training", "train")])
 
         self.views = QTabWidget()
         self.views.setObjectName("vaeViews")
