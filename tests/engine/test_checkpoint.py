@@ -222,3 +222,13 @@ def test_missing_file_and_folder(tmp_path):
         read_checkpoint(tmp_path / "nope.safetensors")
     with pytest.raises(CheckpointError, match="folder"):
         read_checkpoint(tmp_path)
+
+
+def test_saved_files_are_ordinary_documents_not_private_temp_files(tmp_path):
+    trainer = small_vae_trainer(steps=1)
+    trainer.run()
+    path = trainer.save(tmp_path / "mode.safetensors")
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o640)
+    trainer.save(path)
+    assert path.stat().st_mode & 0o777 == 0o640  # an existing file keeps its permissions

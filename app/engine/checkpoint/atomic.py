@@ -14,6 +14,7 @@ from pathlib import Path
 from app.engine.checkpoint.errors import CheckpointError
 
 TEMP_SUFFIX = ".tmp"
+DEFAULT_MODE = 0o644
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -56,6 +57,8 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        # mkstemp makes the file private (0600); a checkpoint is an ordinary document
+        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else DEFAULT_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
