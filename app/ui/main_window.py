@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import threading
 from pathlib import Path
 
 import torch
@@ -13,7 +14,9 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
 
 from app import __version__
 from app.engine.checkpoint import CheckpointError, read_checkpoint
+from app.engine.data import load_dataset
 from app.engine.devices import describe_device, resolve_device
+from app.engine.errors import GenplayError
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
 from app.ui.pages.family_page import FamilyPage
@@ -24,6 +27,7 @@ CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"
 class MainWindow(QMainWindow):
     checkpointOpened = Signal(str, str)  # family, path
     errorShown = Signal(str)
+    _shippedDataReady = Signal(object)  # (plan, bundles), from the data-loading thread
 
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
@@ -47,6 +51,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._build_menus()
         self._build_shortcuts()
+        self._shippedDataReady.connect(lambda payload: self._adopt_shipped(*payload))
         self.statusBar().showMessage("Ready.")
 
     # --- menus ------------------------------------------------------------------------------
@@ -164,18 +169,49 @@ class MainWindow(QMainWindow):
         self.checkpointOpened.emit(checkpoint.family, str(path))
         return True
 
-    def open_shipped_weights(self) -> None:
-        """At first launch every page shows its pretrained model, so everything is alive."""
+    def open_shipped_weights(self, in_background: bool = True) -> None:
+        """At first launch every page shows its pretrained model, so everything is alive.
+
+        The datasets the views need (rendering ``shapes`` takes a second or two) load on a
+        background thread first, so the window stays responsive meanwhile.
+        """
         from weights import shipped_checkpoint
 
+        plan = []
         for family, page in self.pages.items():
             path = shipped_checkpoint(family)
             if path is None or page.has_model() or page.is_active:
                 continue
             try:
-                page.open_checkpoint(read_checkpoint(path))
+                plan.append((page, read_checkpoint(path)))
             except CheckpointError as exc:
                 page.show_message(f"The shipped {family} model could not be opened: {exc}", "warning")
+        if not plan:
+            return
+        if not in_background:
+            self._adopt_shipped(plan, {})
+            return
+        for page, _ in plan:
+            page.show_message("Loading the shipped model…")
+        sources = {page.family: checkpoint.data.get("source") for page, checkpoint in plan}
+
+        def load_data() -> None:
+            bundles = {}
+            for family, source in sources.items():
+                try:
+                    bundles[family] = load_dataset(source, seed=0) if source else None
+                except GenplayError:
+                    bundles[family] = None  # the page reports it when it needs the data
+            self._shippedDataReady.emit((plan, bundles))
+
+        threading.Thread(target=load_data, name="genplay-warm-data", daemon=True).start()
+
+    def _adopt_shipped(self, plan, bundles: dict) -> None:
+        for page, checkpoint in plan:
+            if page.has_model() or page.is_active:
+                continue  # the user was quicker
+            page.adopt_data(bundles.get(page.family))
+            page.open_checkpoint(checkpoint)
 
     def save_dialog(self) -> None:
         page = self.current_page()

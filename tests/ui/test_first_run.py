@@ -26,8 +26,10 @@ def test_each_shipped_checkpoint_opens_on_its_page(main_window, family):
     assert page is main_window.pages[family] and page.snapshot is not None
 
 
-def test_the_window_opens_with_every_shipped_model_loaded(main_window):
-    main_window.open_shipped_weights()
+def test_the_window_opens_with_every_shipped_model_loaded(qtbot, main_window):
+    main_window.open_shipped_weights()  # data loads on a background thread, then the models open
+    assert main_window.isVisible()
+    qtbot.waitUntil(lambda: all(page.has_model() for page in main_window.pages.values()), timeout=20000)
     for family, page in main_window.pages.items():
         assert page.snapshot is not None, family
         assert page.loaded_checkpoint.path == shipped_checkpoint(family)

@@ -135,9 +135,20 @@ def stdlib_source_files() -> list[Path]:
     return found
 
 
+def bundled_corpus(name: str) -> Path | None:
+    """A corpus packed into the app bundle (a frozen app has no standard-library sources)."""
+    from resources import RESOURCES
+
+    path = RESOURCES / "corpora" / f"{name}.txt"
+    return path if path.is_file() else None
+
+
 @functools.lru_cache(maxsize=1)
 def python_source_text(limit: int = PYTHON_SOURCE_CHARS) -> str:
     """About ``limit`` characters of standard-library source, files spread evenly across it."""
+    bundled = bundled_corpus("python-source")
+    if bundled is not None:
+        return bundled.read_text(encoding="utf-8")
     files = stdlib_source_files()
     if not files:
         raise DatasetError(

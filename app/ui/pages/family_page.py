@@ -181,6 +181,11 @@ class FamilyPage(QWidget):
                 return None
         return self._data
 
+    def adopt_data(self, data: DataBundle | None) -> None:
+        """Use an already loaded dataset (e.g. loaded off the GUI thread) for the views."""
+        if data is not None and not self.is_active:
+            self._data = data
+
     # --- controls -------------------------------------------------------------------------
     def start(self) -> None:
         if self.state == "paused" and self.thread is not None:
@@ -440,12 +445,14 @@ class FamilyPage(QWidget):
             return False
         hparams, train = configs_from_checkpoint(checkpoint)
         values = {**train.to_dict(), **dataclasses.asdict(hparams), **config_to_dict(checkpoint.config)}
-        values.pop("steps", None)
+        for own_choice in ("steps", "checkpoint_every", "device"):  # the user's, not the file's
+            values.pop(own_choice, None)
         self.form.set_values(values)
         source = checkpoint.data.get("source") or checkpoint.data.get("name")
         if source:
             self.bar.dataset.setCurrentText(str(source))
-        self._data = None
+        if self._data is None or self._data.source != source:
+            self._data = None  # loaded when a view needs it
         self.trainer = None
         self.loaded_checkpoint = checkpoint
         self.bar.rollback_button.hide()

@@ -115,6 +115,11 @@ class LossPlot(QWidget):
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.empty_hint = pg.TextItem(
+            "Press Start to train: a curve for every term appears here.", color="#777777", anchor=(0.5, 0.5)
+        )
+        self.plot.addItem(self.empty_hint, ignoreBounds=True)
+        self.empty_hint.setPos(0.5, 0.5)
         self._right_view: pg.ViewBox | None = None
 
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
@@ -254,6 +259,7 @@ class LossPlot(QWidget):
         if not self._dirty:
             return
         self._dirty = False
+        self.empty_hint.setVisible(not any(series.n for series in self.series.values()))
         for series in self.series.values():
             x, raw, smooth = series.steps, series.values, series.smooth
             if not series.smoothed:
