@@ -138,3 +138,28 @@ def test_closing_during_a_save_finishes_the_save_first(qtbot, main_window, tmp_p
     checkpoint = read_checkpoint(path)
     assert checkpoint.step > 0 and (tmp_path / checkpoint.state_file).is_file()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_files_that_disappear_during_training_do_not_stop_the_run(qtbot, main_window, tmp_path, monkeypatch):
+    import numpy as np
+
+    from app.engine import paths
+
+    data_file = tmp_path / "mine.npy"
+    np.save(data_file, (np.random.default_rng(0).random((80, 32, 32)) > 0.7).astype(np.uint8) * 255)
+    autosave = tmp_path / "autosave"
+    autosave.mkdir()
+    monkeypatch.setattr(paths, "autosave_dir", lambda: autosave)
+    monkeypatch.setattr("app.ui.pages.family_page.autosave_dir", lambda: autosave)
+    page = main_window.pages["vae"]
+    page.bar.dataset.setCurrentText(str(data_file))
+    page.form.set_values({"steps": 60, "batch_size": 8, "val_every": 0, "checkpoint_every": 20})
+    page.start()
+    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+    data_file.unlink()  # the data is in memory: training goes on
+    for leftover in autosave.iterdir():
+        leftover.unlink()
+    autosave.rmdir()  # and the autosave folder vanishes: saving fails, training goes on
+    wait_idle(qtbot, page)
+    assert page.trainer.step == 60
+    assert "Finished 60 steps" in page.bar.status.text() or "Checkpoint not saved" in page.bar.status.text()
