@@ -35,7 +35,7 @@ def main() -> None:
     window = MainWindow()
     window.show()
     page = window.show_page(args.family)
-    page.form.set_values({"steps": 100_000_000})
+    page.form.set_values({"steps": 9_999_999})
     page.start()
     process = psutil.Process()
     started = time.perf_counter()

@@ -14,6 +14,7 @@ from app.engine.cli.progress import ProgressPrinter
 from app.engine.control import RunControl
 from app.engine.data import load_dataset
 from app.engine.errors import ConfigError, GenplayError
+from app.engine.events import NoticeEvent
 from app.engine.images import save_png_grid
 from app.engine.setup import (
     build_configs,
@@ -30,6 +31,11 @@ from models.config_fields import config_to_dict
 def fail(message: str) -> int:
     print(f"genplay: error: {message}", file=sys.stderr)
     return 2
+
+
+def print_notice(event: object) -> None:
+    if isinstance(event, NoticeEvent):
+        print(f"{event.level}: {event.message}", file=sys.stderr)
 
 
 def _cli_overrides(args) -> dict:
@@ -74,11 +80,14 @@ def train_command(args) -> int:
             out = Path(args.out or f"{family}-{data.name}.safetensors")
         task = create_task(family, data, model_config, hparams, train)
         control = RunControl()
-        printer = ProgressPrinter(train.steps, 0, quiet=args.quiet)
-        trainer = Trainer(task, control=control, sink=printer, checkpoint_path=out, metrics_path=args.metrics)
+        trainer = Trainer(
+            task, control=control, sink=print_notice, checkpoint_path=out, metrics_path=args.metrics
+        )
         if args.resume:
             trainer.restore(checkpoint)
-            printer.bar.n = trainer.step
+        # the bar starts where the run stands, so its rate and ETA count only this session's steps
+        printer = ProgressPrinter(train.steps, trainer.step, quiet=args.quiet)
+        trainer.sink = printer
     except GenplayError as exc:
         return fail(str(exc))
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
