@@ -230,3 +230,17 @@ def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
     bomb.write_bytes(gzip.compress(_idx_bytes(np.zeros((100, 28, 28)))))
     with pytest.raises(DatasetError, match="inflates to more than"):
         idx.read_idx(bomb)
+
+
+def test_download_progress_reaches_whoever_listens(local_server, monkeypatch):
+    from app.engine.data.download import percent_steps, reporting_downloads
+
+    root, url = local_server
+    monkeypatch.setitem(DOWNLOADS, "mnist", (url, _serve_fake_mnist(root)))
+    heard = []
+    with reporting_downloads(percent_steps(heard.append)):
+        load_dataset("mnist")
+    assert any(line.startswith("Downloading train-images-idx3-ubyte.gz: 100%") for line in heard)
+    heard.clear()
+    load_dataset("mnist")  # outside the block, and already cached: nothing to hear
+    assert heard == []

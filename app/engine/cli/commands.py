@@ -13,6 +13,7 @@ from app.engine.checkpoint import read_checkpoint
 from app.engine.cli.progress import ProgressPrinter
 from app.engine.control import RunControl
 from app.engine.data import load_dataset
+from app.engine.data.download import percent_steps, reporting_downloads
 from app.engine.errors import ConfigError, GenplayError
 from app.engine.events import NoticeEvent
 from app.engine.images import save_png_grid
@@ -75,7 +76,8 @@ def train_command(args) -> int:
         else:
             task_cls = get_task_class(family)
             seed = overrides.get("seed", task_cls.default_train_config().seed)
-            data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
+            with reporting_downloads(percent_steps(lambda text: print(text, file=sys.stderr), step=10)):
+                data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
             model_config, hparams, train = build_configs(family, data, overrides)
             out = Path(args.out or f"{family}-{data.name}.safetensors")
         task = create_task(family, data, model_config, hparams, train)

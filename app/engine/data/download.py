@@ -6,6 +6,7 @@ and only then renamed into place; a bad download leaves nothing behind.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import tempfile
@@ -40,6 +41,10 @@ DOWNLOADS: dict[str, tuple[str, dict[str, str]]] = {
 }
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 Progress = Callable[[str, int, int], None]  # (file name, bytes so far, total or 0)
+# who hears about downloads started deep inside a dataset loader (the CLI's bar, the GUI's status)
+DOWNLOAD_PROGRESS: contextvars.ContextVar[Progress | None] = contextvars.ContextVar(
+    "download_progress", default=None
+)
 
 
 def dataset_folder(name: str) -> Path:
@@ -61,6 +66,7 @@ def fetch_verified(
     algorithm: str = "md5",
 ) -> Path:
     """Download ``url`` to ``target`` only if its digest (MD5, or ``algorithm``) matches ``md5``."""
+    progress = progress or DOWNLOAD_PROGRESS.get()
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.new(algorithm, usedforsecurity=False)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -102,3 +108,30 @@ def download_dataset(name: str, base_url: str | None = None, progress: Progress 
         if not (folder / file).is_file():
             fetch_verified(base + file, folder / file, md5, progress)
     return folder
+
+
+class reporting_downloads:  # noqa: N801 - used as a context manager: `with reporting_downloads(fn):`
+    """Send the progress of any download started inside the block to ``progress``."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self._token = None
+
+    def __enter__(self) -> None:
+        self._token = DOWNLOAD_PROGRESS.set(self.progress)
+
+    def __exit__(self, *exc) -> None:
+        DOWNLOAD_PROGRESS.reset(self._token)
+
+
+def percent_steps(report: Callable[[str], None], step: int = 5) -> Progress:
+    """A Progress that calls ``report("Downloading NAME: N%")`` every ``step`` percent."""
+    last: dict[str, int] = {}
+
+    def progress(name: str, done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 0
+        if percent // step != last.get(name, -1):
+            last[name] = percent // step
+            report(f"Downloading {name}: {percent}%" if total else f"Downloading {name}: {done:,} bytes")
+
+    return progress

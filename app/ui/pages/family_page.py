@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 from app.engine.checkpoint import Checkpoint, CheckpointError, read_checkpoint, save_checkpoint
 from app.engine.control import RunControl
 from app.engine.data import BUILTIN_DATASETS, DataBundle, load_dataset
+from app.engine.data.download import percent_steps, reporting_downloads
 from app.engine.errors import GenplayError
 from app.engine.events import (
     CheckpointEvent,
@@ -275,7 +276,8 @@ class FamilyPage(QWidget):
             if previous is not None and previous.task.data.source == dataset:
                 data = previous.task.data
             else:
-                data = load_dataset(dataset, seed=seed)
+                with reporting_downloads(percent_steps(lambda text: sink(NoticeEvent(text)))):
+                    data = load_dataset(dataset, seed=seed)
             base_train = previous.config if previous is not None else None
             model_config, hparams, train = build_configs(family, data, overrides, base_train=base_train)
             reusable = (
