@@ -213,3 +213,8 @@ class Task(ABC):
             "hparams": dataclasses.asdict(self.hparams),
             "model": config_to_dict(self.model_config),
         }
+
+
+def prior_codes(n: int, dim: int, seed: int) -> torch.Tensor:
+    """n codes z ~ N(0, I) of size ``dim``, reproducible from ``seed``: (n, dim) on the CPU."""
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))

@@ -12,7 +12,7 @@ import torch
 from app.engine.data.batches import ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
 from app.engine.optim_step import guarded_update
-from app.engine.tasks.base import NextBatch, Samples, Task
+from app.engine.tasks.base import NextBatch, Samples, Task, prior_codes
 from app.engine.train_config import TrainConfig
 from models.vae import VAE, VAEConfig
 
@@ -141,6 +141,5 @@ class VAETask(Task):
     def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
         """Decode z ~ N(0, I): n codes drawn with ``seed``."""
         model = checkpoint.build_model()
-        generator = torch.Generator().manual_seed(seed)
-        z = torch.randn(n, checkpoint.config.latent_dim, generator=generator)  # (n, latent_dim)
+        z = prior_codes(n, checkpoint.config.latent_dim, seed)  # (n, latent_dim)
         return Samples(images=model.decode(z).numpy())
