@@ -118,11 +118,14 @@ class LatentMap(QWidget):
         self.plot.addItem(self.code_marker, ignoreBounds=True)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
 
-        axes = (self.axes_mode, self.dim_x, self.dim_y)
-        controls = control_row(*axes, "Colour", self.colour_by, self.manifold, STRETCH, self.live)
+        # two short rows rather than one long one: the map must fit beside the sliders at 1400 px
+        axes_row = control_row(self.axes_mode, self.dim_x, self.dim_y, STRETCH, self.live)
+        colour_row = control_row("Colour", self.colour_by, self.manifold, STRETCH)
+        self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(controls)
+        layout.addLayout(axes_row)
+        layout.addLayout(colour_row)
         layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.status)

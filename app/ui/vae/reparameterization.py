@@ -30,6 +30,7 @@ from app.ui.widgets.image_view import ImagePanel
 LEARNED = "#1f77b4"
 RANDOM = "#ff7f0e"
 SAMPLE = "#d62728"
+IMAGE_MAX_HEIGHT = 240  # taller panels would only add white space above and below the image
 COLUMNS = [
     ("μ_i", "learned: the encoder's mean for this image", LEARNED),
     ("σ_i", "learned: σ = exp(½ log σ²), the encoder's spread", LEARNED),
@@ -53,9 +54,15 @@ class ReparameterizationView(QWidget):
         self.redraw_button.setObjectName("vaeReparamDrawEps")
         self.redraw_button.setToolTip("Keep μ and σ, draw new noise ε ~ N(0, I)")
         self.redraw_button.clicked.connect(self.draw_eps)
+        # short titles fit a narrow column; the tooltips say the rest
         self.input_view = ImagePanel("vaeReparamInput", "x (input)")
-        self.sample_view = ImagePanel("vaeReparamDecoded", "decoder(z), z = μ + σ⊙ε")
-        self.mean_view = ImagePanel("vaeReparamMean", "decoder(μ) for comparison")
+        self.sample_view = ImagePanel("vaeReparamDecoded", "decoder(z)")
+        self.mean_view = ImagePanel("vaeReparamMean", "decoder(μ)")
+        self.input_view.setToolTip("The chosen validation image x")
+        self.sample_view.setToolTip("The decoder's mean for the sampled code z = μ + σ⊙ε: changes with ε")
+        self.mean_view.setToolTip("The decoder's mean for z = μ, without noise, for comparison")
+        for view in (self.input_view, self.sample_view, self.mean_view):
+            view.setMaximumHeight(IMAGE_MAX_HEIGHT)
         self.terms = QLabel()
         self.terms.setObjectName("vaeReparamTerms")
         self.terms.setTextFormat(Qt.TextFormat.RichText)
@@ -101,8 +108,9 @@ class ReparameterizationView(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(controls)
-        left_layout.addLayout(images, 1)
+        left_layout.addLayout(images)
         left_layout.addWidget(self.terms)
+        left_layout.addStretch(1)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.plot)
         right.addWidget(self.table)

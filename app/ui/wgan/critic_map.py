@@ -147,11 +147,11 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         else:
             self.arrows.setData([], [])
         self.real.setVisible(self.options["real"])
-        title = f"critic D(x) over the plane · step {frame.step:,}"
         inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
         outside = int(len(points) - inside.sum())
-        if outside:
-            title += f" · {outside} generated points outside the map"
+        title = f"critic D(x) over the plane · step {frame.step:,}"
+        if outside:  # kept short: a title wider than the plot pushes the colour bar out of the widget
+            title = f"critic D(x) · step {frame.step:,} · {outside} of {len(points)} samples off the map"
         self.plot.setTitle(title, size="10pt")
 
     # --- the region shown ------------------------------------------------------------------------
