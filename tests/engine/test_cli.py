@@ -109,3 +109,9 @@ def test_python_dash_m_app_is_the_cli():
     result = subprocess.run([sys.executable, "-m", "app", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0
     assert "train" in result.stdout and "inspect" in result.stdout and "sample" in result.stdout
+
+
+def test_wrong_kind_of_dataset_is_one_line(capsys):
+    assert main(["train", "vae", "--dataset", "8gaussians", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "genplay: error: the VAE trains on images; '8gaussians' is 2-D points."
