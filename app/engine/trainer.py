@@ -283,7 +283,7 @@ class Trainer:
         path = Path(path)
         state_name = new_state_name(path)
         tensors, info = self._run_state()
-        save_run_state(path.parent / state_name, tensors, info)
+        save_run_state(path.parent / state_name, tensors, info, checkpoint=path)
         save_checkpoint(
             path,
             family=self.task.family,
