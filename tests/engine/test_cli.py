@@ -11,19 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.engine import data as data_module
 from app.engine.checkpoint import read_checkpoint
 from app.engine.metrics_log import read_metrics
 from app.entry import main
+from tests.engine.helpers import SMALL_VAE_ARGS as SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ["--set", "latent_dim=3", "--set", "hidden_dims=16", "--batch-size", "32", "--quiet"]
-
-
-@pytest.fixture(autouse=True)
-def small_shapes_builtin(monkeypatch):
-    small = data_module.BuiltinDataset("images", lambda seed: data_module.load_shapes(seed, count=400), "")
-    monkeypatch.setitem(data_module.BUILTIN_DATASETS, "shapes", small)
+pytestmark = pytest.mark.usefixtures("small_shapes_builtin")
 
 
 def test_train_writes_checkpoint_and_metrics(tmp_path, capsys):

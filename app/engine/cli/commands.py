@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine.checkpoint import read_checkpoint
+from app.engine.checkpoint import Checkpoint, read_checkpoint
+from app.engine.cli.outputs import checkpoint_target
 from app.engine.cli.progress import ProgressPrinter
 from app.engine.control import RunControl
 from app.engine.data import load_dataset
@@ -53,39 +54,47 @@ def _cli_overrides(args) -> dict:
     return overrides
 
 
+def _resumed_run(args, overrides: dict, checkpoint: Checkpoint):
+    """(data, model config, hparams, train config) to continue ``checkpoint``'s run."""
+    family = args.family
+    if checkpoint.family != family:
+        raise ConfigError(f"{args.resume} holds a {checkpoint.family} model, not a {family}.")
+    _train, model_changes, _h = split_overrides(family, overrides)
+    if model_changes:
+        raise ConfigError("the model's shape cannot change when resuming; drop " + ", ".join(model_changes))
+    hparams, train = configs_from_checkpoint(checkpoint)
+    seed = overrides.get("seed", train.seed)
+    data = dataset_for_checkpoint(checkpoint, args.dataset, seed)
+    model_config, hparams, train = build_configs(family, data, overrides, checkpoint.config, hparams, train)
+    return data, model_config, hparams, train
+
+
+def _fresh_run(args, overrides: dict):
+    """(data, model config, hparams, train config) for a new run."""
+    task_cls = get_task_class(args.family)
+    seed = overrides.get("seed", task_cls.default_train_config().seed)
+    with reporting_downloads(percent_steps(lambda text: print(text, file=sys.stderr), step=10)):
+        data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
+    return data, *build_configs(args.family, data, overrides)
+
+
 def train_command(args) -> int:
     family = args.family
     overrides = _cli_overrides(args)
     try:
-        if args.resume:
-            checkpoint = read_checkpoint(args.resume)
-            if checkpoint.family != family:
-                raise ConfigError(f"{args.resume} holds a {checkpoint.family} model, not a {family}.")
-            _train, model_changes, _h = split_overrides(family, overrides)
-            if model_changes:
-                raise ConfigError(
-                    "the model's shape cannot change when resuming; drop " + ", ".join(model_changes)
-                )
-            hparams, train = configs_from_checkpoint(checkpoint)
-            seed = overrides.get("seed", train.seed)
-            data = dataset_for_checkpoint(checkpoint, args.dataset, seed)
-            model_config, hparams, train = build_configs(
-                family, data, overrides, checkpoint.config, hparams, train
-            )
-            out = Path(args.out or args.resume)
-        else:
-            task_cls = get_task_class(family)
-            seed = overrides.get("seed", task_cls.default_train_config().seed)
-            with reporting_downloads(percent_steps(lambda text: print(text, file=sys.stderr), step=10)):
-                data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
-            model_config, hparams, train = build_configs(family, data, overrides)
-            out = Path(args.out or f"{family}-{data.name}.safetensors")
+        checkpoint = read_checkpoint(args.resume) if args.resume else None
+        # the outputs are checked before data is loaded or a step is trained
+        out = checkpoint_target(args.out, args.resume) if args.out or args.resume else None
+        data, model_config, hparams, train = (
+            _resumed_run(args, overrides, checkpoint) if checkpoint else _fresh_run(args, overrides)
+        )
+        out = out or checkpoint_target(None, None, f"{family}-{data.name}.safetensors")
         task = create_task(family, data, model_config, hparams, train)
         control = RunControl()
         trainer = Trainer(
             task, control=control, sink=print_notice, checkpoint_path=out, metrics_path=args.metrics
         )
-        if args.resume:
+        if checkpoint is not None:
             trainer.restore(checkpoint)
         # the bar starts where the run stands, so its rate and ETA count only this session's steps
         printer = ProgressPrinter(train.steps, trainer.step, quiet=args.quiet)
@@ -99,6 +108,8 @@ def train_command(args) -> int:
         signal.signal(signal.SIGINT, previous)
         printer.close()
     print(finished.message, file=sys.stderr)
+    if trainer.save_error:
+        return fail(f"the run's checkpoint was not saved: {trainer.save_error}")
     if trainer.last_checkpoint:
         print(f"saved {trainer.last_checkpoint} (step {trainer.step})", file=sys.stderr)
     return 1 if finished.failed else 0

@@ -70,8 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=_positive_float, help="base learning rate")
     train.add_argument("--device", choices=DEVICE_CHOICES)
     train.add_argument("--seed", type=int)
-    train.add_argument("--out", metavar="FILE.safetensors", help="where to save the checkpoint")
-    train.add_argument("--resume", metavar="FILE", help="continue the run saved in this checkpoint")
+    train.add_argument(
+        "--out",
+        metavar="FILE.safetensors",
+        help="where to save the checkpoint, in an existing folder "
+        "(default: FAMILY-DATASET.safetensors here; with --resume, the resumed file)",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the run saved in this checkpoint, updating it in place unless --out is given; "
+        "a checkpoint shipped with genplay is never overwritten, so it needs --out",
+    )
     train.add_argument("--metrics", metavar="FILE.jsonl", help="write one JSON line per step")
     train.add_argument(
         "--set",
