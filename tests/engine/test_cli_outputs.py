@@ -63,3 +63,12 @@ def test_a_save_that_fails_anyway_exits_nonzero(tmp_path, monkeypatch, capsys):
     assert last_line.startswith(
         "genplay: error: the run's checkpoint was not saved: Could not save x.safetensors:"
     )
+
+
+def test_metrics_into_a_missing_folder_is_one_line_before_training(tmp_path, capsys):
+    out, metrics = tmp_path / "x.safetensors", tmp_path / "nowhere" / "m.jsonl"
+    assert main(["train", "vae", "--steps", "2", "--out", str(out), "--metrics", str(metrics), *SMALL]) == 2
+    err = capsys.readouterr().err.strip()
+    reason = f"cannot write the metrics log to {metrics}: the folder {metrics.parent} does not exist."
+    assert err == f"genplay: error: {reason}"
+    assert not out.exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.checkpoint import Checkpoint, read_checkpoint
-from app.engine.cli.outputs import checkpoint_target
+from app.engine.cli.outputs import check_writable, checkpoint_target
 from app.engine.cli.progress import ProgressPrinter
 from app.engine.control import RunControl
 from app.engine.data import load_dataset
@@ -84,6 +84,8 @@ def train_command(args) -> int:
     try:
         checkpoint = read_checkpoint(args.resume) if args.resume else None
         # the outputs are checked before data is loaded or a step is trained
+        if args.metrics:
+            check_writable(Path(args.metrics), "the metrics log")
         out = checkpoint_target(args.out, args.resume) if args.out or args.resume else None
         data, model_config, hparams, train = (
             _resumed_run(args, overrides, checkpoint) if checkpoint else _fresh_run(args, overrides)
