@@ -40,6 +40,18 @@ def test_resume_continues_to_the_total(tmp_path):
     assert read_checkpoint(out).step == 10
 
 
+def test_resume_refuses_a_total_it_has_already_reached(tmp_path, capsys):
+    out = tmp_path / "v.safetensors"
+    assert main(["train", "vae", "--steps", "6", "--out", str(out), *SMALL]) == 0
+    saved = out.read_bytes()
+    capsys.readouterr()
+    assert main(["train", "vae", "--resume", str(out), "--steps", "4", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"genplay: error: {out} is already at step 6 and --steps is the run's total")
+    assert "\n" not in err and out.read_bytes() == saved
+    assert main(["train", "vae", "--resume", str(out), "--quiet"]) == 2  # its recorded total: nothing left
+
+
 def test_resume_refuses_shape_changes_and_wrong_family(tmp_path, capsys):
     out = tmp_path / "v.safetensors"
     assert main(["train", "vae", "--steps", "2", "--out", str(out), *SMALL]) == 0

@@ -66,6 +66,11 @@ def _resumed_run(args, overrides: dict, checkpoint: Checkpoint):
     seed = overrides.get("seed", train.seed)
     data = dataset_for_checkpoint(checkpoint, args.dataset, seed)
     model_config, hparams, train = build_configs(family, data, overrides, checkpoint.config, hparams, train)
+    if train.steps <= checkpoint.step:
+        raise ConfigError(
+            f"{args.resume} is already at step {checkpoint.step} and --steps is the run's total, "
+            f"not more steps; pass --steps above {checkpoint.step} to train further."
+        )
     return data, model_config, hparams, train
 
 
