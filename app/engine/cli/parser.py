@@ -21,7 +21,9 @@ def parse_setting(text: str) -> tuple[str, object]:
     except json.JSONDecodeError:
         pass
     if "," in raw:
-        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        parts = [p.strip() for p in raw.split(",")]
+        if not all(parts):
+            raise argparse.ArgumentTypeError(f"'{text}' has an empty entry in its list")
         try:
             return key, [json.loads(p) for p in parts]
         except json.JSONDecodeError:
