@@ -15,6 +15,7 @@ from app.engine.checkpoint import read_checkpoint
 from app.engine.metrics_log import read_metrics
 from app.entry import main
 from tests.engine.helpers import SMALL_VAE_ARGS as SMALL
+from weights import shipped_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("small_shapes_builtin")
@@ -121,3 +122,21 @@ def test_wrong_kind_of_dataset_is_one_line(capsys):
     assert main(["train", "vae", "--dataset", "8gaussians", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "genplay: error: the VAE trains on images; '8gaussians' is 2-D points."
+
+
+def test_temperature_zero_is_greedy_whatever_the_seed(capsys):
+    gpt = str(shipped_checkpoint("gpt"))
+    texts = []
+    for seed in ("1", "2"):
+        args = ["sample", gpt, "--prompt", "The function ", "--temperature", "0", "--max-new", "30"]
+        assert main([*args, "--seed", seed]) == 0
+        texts.append(capsys.readouterr().out)
+    assert texts[0] == texts[1] and len(texts[0].strip()) > len("The function ")
+
+
+def test_gpt_options_for_another_family_are_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # were the option ignored, the samples would land here
+    wgan = str(shipped_checkpoint("wgan"))
+    assert main(["sample", wgan, "--prompt", "The ", "--n", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"genplay: error: --prompt only applies to GPT checkpoints, and {wgan} holds a WGAN-GP."

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from app.engine.cli.parser import parse_setting
+from app.engine.cli.parser import build_parser, parse_setting
 
 
 def test_set_reads_json_lists_and_text():
@@ -19,3 +19,11 @@ def test_set_reads_json_lists_and_text():
 def test_set_refuses_a_list_with_an_empty_entry(text):
     with pytest.raises(argparse.ArgumentTypeError, match="has an empty entry in its list"):
         parse_setting(text)
+
+
+def test_temperature_zero_means_greedy_and_negative_is_refused():
+    parser = build_parser()
+    assert parser.parse_args(["sample", "f.safetensors", "--temperature", "0"]).temperature == 0.0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["sample", "f.safetensors", "--temperature", "-0.5"])
+    assert parser.parse_args(["sample", "f.safetensors"]).temperature is None  # the model's default

@@ -25,7 +25,8 @@ from app.engine.setup import (
     dataset_for_checkpoint,
     split_overrides,
 )
-from app.engine.tasks import get_task_class
+from app.engine.tasks import families, get_task_class
+from app.engine.tasks.base import Task
 from app.engine.trainer import Trainer
 from models.config_fields import config_to_dict
 
@@ -162,20 +163,30 @@ def inspect_command(args) -> int:
     return 0
 
 
+def _sample_options(args, task_cls: type[Task]) -> dict:
+    """The family options given on the command line; one the family does not read is an error."""
+    readers: dict[str, list[str]] = {}  # option → titles of the families that read it
+    for family in families():
+        reader = get_task_class(family)
+        for name in reader.sample_options:
+            readers.setdefault(name, []).append(reader.title)
+    given = {name: getattr(args, name) for name in readers if getattr(args, name) is not None}
+    for name in given:
+        if name not in task_cls.sample_options:
+            raise ConfigError(
+                f"--{name.replace('_', '-')} only applies to {' and '.join(readers[name])} checkpoints, "
+                f"and {args.file} holds a {task_cls.title}."
+            )
+    return given
+
+
 def sample_command(args) -> int:
     try:
         checkpoint = read_checkpoint(args.file)
         task_cls = get_task_class(checkpoint.family)
-        samples = task_cls.sample_from_checkpoint(
-            checkpoint,
-            args.n if args.n is not None else task_cls.default_sample_count,
-            args.seed,
-            prompt=args.prompt,
-            max_new=args.max_new,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-        )
+        options = _sample_options(args, task_cls)
+        count = args.n if args.n is not None else task_cls.default_sample_count
+        samples = task_cls.sample_from_checkpoint(checkpoint, count, args.seed, **options)
         out = Path(args.out) if args.out else None
         if samples.text is not None:
             if out is None:

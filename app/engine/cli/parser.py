@@ -41,14 +41,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str, zero_ok: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    if not (value >= 0 if zero_ok else value > 0) or value == float("inf"):  # NaN fails both
+        kind = "zero or a positive number" if zero_ok else "a positive number"
+        raise argparse.ArgumentTypeError(f"must be {kind}, not {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _finite_float(text, zero_ok=False)
+
+
+def _non_negative_float(text: str) -> float:
+    return _finite_float(text, zero_ok=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,9 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--out", metavar="PATH", help=".png grid or .npy array; text: a file")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--prompt", default="", help="text to start from (gpt)")
-    sample.add_argument("--max-new", type=_positive_int, default=200, help="characters to write (gpt)")
-    sample.add_argument("--temperature", type=_positive_float, default=1.0)
-    sample.add_argument("--top-k", type=int, default=0)
-    sample.add_argument("--top-p", type=float, default=1.0)
+    # GPT-only options default to None, so that giving one for another family is an error
+    sample.add_argument("--prompt", help="text to start from (gpt)")
+    sample.add_argument("--max-new", type=_positive_int, help="characters to write (gpt; default 200)")
+    sample.add_argument(
+        "--temperature", type=_non_negative_float, help="T (gpt; default 1; 0 = greedy, always the likeliest)"
+    )
+    sample.add_argument("--top-k", type=int, help="keep the k likeliest characters (gpt; default 0 = all)")
+    sample.add_argument("--top-p", type=float, help="keep the likeliest mass p (gpt; default 1 = all)")
     return parser

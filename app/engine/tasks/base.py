@@ -46,6 +46,7 @@ class Task(ABC):
     # slow-motion actions: name → label; run with ``run_action`` (e.g. WGAN "critic")
     actions: ClassVar[dict[str, str]] = {}
     default_sample_count: ClassVar[int] = 64  # ``genplay sample`` without --n (text families: 1)
+    sample_options: ClassVar[tuple[str, ...]] = ()  # the options ``sample_from_checkpoint`` reads
 
     def __init__(
         self,
