@@ -140,3 +140,14 @@ def test_gpt_options_for_another_family_are_one_line(tmp_path, monkeypatch, caps
     assert main(["sample", wgan, "--prompt", "The ", "--n", "3"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"genplay: error: --prompt only applies to GPT checkpoints, and {wgan} holds a WGAN-GP."
+
+
+def test_points_to_png_says_what_a_2d_model_writes(tmp_path, capsys):
+    out = tmp_path / "pts.png"
+    assert main(["sample", str(shipped_checkpoint("wgan")), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "genplay: error: a 2-D model's samples are points, written as a .npy array of shape (N, 2), "
+        "not as pts.png; use e.g. --out points.npy."
+    )
+    assert not out.exists()

@@ -201,10 +201,12 @@ def sample_command(args) -> int:
             np.save(out, array.astype(np.float32), allow_pickle=False)
         elif out.suffix.lower() == ".png" and samples.images is not None:
             save_png_grid(samples.images, out)
+        elif samples.images is not None:
+            raise ConfigError(f"images are written as a .png grid or a .npy array, not as {out.name}.")
         else:
             raise ConfigError(
-                "images are written as .png or .npy, 2-D points as .npy; "
-                f"'{out.suffix or out.name}' is neither."
+                f"a 2-D model's samples are points, written as a .npy array of shape (N, 2), "
+                f"not as {out.name}; use e.g. --out points.npy."
             )
         print(f"wrote {len(array)} samples to {out}", file=sys.stderr)
         return 0
