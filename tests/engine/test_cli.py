@@ -151,3 +151,13 @@ def test_points_to_png_says_what_a_2d_model_writes(tmp_path, capsys):
         "not as pts.png; use e.g. --out points.npy."
     )
     assert not out.exists()
+
+
+def test_inspect_lists_tensors_by_name(capsys):
+    assert main(["inspect", str(shipped_checkpoint("gpt"))]) == 0
+    listing = capsys.readouterr().out.split("tensors:\n", 1)[1]
+    names = [line.split()[0] for line in listing.splitlines()]
+    assert len(names) > 10 and names == sorted(names)
+    assert main(["inspect", str(shipped_checkpoint("gpt")), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report["tensors"]) == sorted(report["tensors"])

@@ -130,7 +130,7 @@ def inspect_command(args) -> int:
         return fail(str(exc))
     tensors = {
         name: {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")}
-        for name, t in checkpoint.tensors.items()
+        for name, t in sorted(checkpoint.tensors.items())
     }
     parameters = sum(int(t.numel()) for t in {id(t): t for t in checkpoint.tensors.values()}.values())
     report = {
