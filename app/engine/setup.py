@@ -51,6 +51,7 @@ def build_configs(
     train = base_train or task_cls.default_train_config()
     train = TrainConfig.from_dict({**train.to_dict(), **train_changes})
     train.validate()
+    task_cls.check_data_kind(data)  # the defaults below assume the family's kind of data
     model_config = base_model_config or task_cls.default_model_config(data)
     try:
         model_config = config_from_dict(

@@ -86,6 +86,7 @@ class Trainer:
         self.last_metrics: dict[str, float] = {}
         self.last_val: dict[str, float] = {}
         self.last_checkpoint: Path | None = None
+        self.save_error: str | None = None  # why the latest save failed; None once one succeeds
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self._next_snapshot = self._next_visuals = self._next_progress = 0.0
 
@@ -239,6 +240,7 @@ class Trainer:
         try:
             self.save(self.checkpoint_path)
         except CheckpointError as exc:
+            self.save_error = str(exc)
             self.sink(NoticeEvent(f"Checkpoint not saved: {exc}", level="error"))
 
     def _run_pending(self, work: list[Callable[[], None]]) -> None:
@@ -283,7 +285,7 @@ class Trainer:
         path = Path(path)
         state_name = new_state_name(path)
         tensors, info = self._run_state()
-        save_run_state(path.parent / state_name, tensors, info)
+        save_run_state(path.parent / state_name, tensors, info, checkpoint=path)
         save_checkpoint(
             path,
             family=self.task.family,
@@ -298,6 +300,7 @@ class Trainer:
         )
         remove_stale_states(path, keep=state_name)
         self.last_checkpoint, self._saved_step = path, self.step
+        self.save_error = None
         self.sink(CheckpointEvent(self.step, str(path)))
         return path
 

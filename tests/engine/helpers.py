@@ -6,6 +6,9 @@ from app.engine.data import load_shapes
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
 
+# `genplay train vae` arguments for a tiny, quick model
+SMALL_VAE_ARGS = ["--set", "latent_dim=3", "--set", "hidden_dims=16", "--batch-size", "32", "--quiet"]
+
 
 def small_vae_task(steps: int = 20, seed: int = 0, **overrides):
     data = load_shapes(seed=seed, count=600)

@@ -87,7 +87,8 @@ def test_save_into_a_read_only_folder_keeps_the_previous_file(tmp_path, monkeypa
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr("tempfile.mkstemp", refuse)
-    with pytest.raises(CheckpointError, match="read-only or not writable"):
+    # the sidecar is written first, but the message names the file the user asked for
+    with pytest.raises(CheckpointError, match=r"^Could not save keep\.safetensors: the folder is read-only"):
         trainer.save(path)
     assert path.read_bytes() == original
 
@@ -102,7 +103,7 @@ def test_full_disk_during_write_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(CheckpointError, match="disk is full"):
+    with pytest.raises(CheckpointError, match=r"^Could not save keep\.safetensors: the disk is full"):
         trainer.save(path)
     assert path.read_bytes() == original
     assert read_checkpoint(path).step == 2
@@ -215,6 +216,15 @@ def test_nan_weights_are_refused(tmp_path):
     )
     with pytest.raises(CheckpointError, match="NaN"):
         read_checkpoint(path)
+
+
+def test_saving_into_a_missing_folder_names_the_checkpoint_not_its_sidecar(tmp_path):
+    trainer = small_vae_trainer(steps=1)
+    trainer.run()
+    missing = tmp_path / "nowhere"
+    with pytest.raises(CheckpointError) as caught:
+        trainer.save(missing / "x.safetensors")
+    assert str(caught.value) == f"Cannot save x.safetensors: the folder {missing} does not exist."
 
 
 def test_missing_file_and_folder(tmp_path):

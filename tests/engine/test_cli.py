@@ -11,19 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.engine import data as data_module
 from app.engine.checkpoint import read_checkpoint
 from app.engine.metrics_log import read_metrics
 from app.entry import main
+from tests.engine.helpers import SMALL_VAE_ARGS as SMALL
+from weights import shipped_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ["--set", "latent_dim=3", "--set", "hidden_dims=16", "--batch-size", "32", "--quiet"]
-
-
-@pytest.fixture(autouse=True)
-def small_shapes_builtin(monkeypatch):
-    small = data_module.BuiltinDataset("images", lambda seed: data_module.load_shapes(seed, count=400), "")
-    monkeypatch.setitem(data_module.BUILTIN_DATASETS, "shapes", small)
+pytestmark = pytest.mark.usefixtures("small_shapes_builtin")
 
 
 def test_train_writes_checkpoint_and_metrics(tmp_path, capsys):
@@ -44,6 +39,18 @@ def test_resume_continues_to_the_total(tmp_path):
     resume_args = ["train", "vae", "--resume", str(out), "--steps", "10", "--quiet", "--batch-size", "32"]
     assert main(resume_args) == 0
     assert read_checkpoint(out).step == 10
+
+
+def test_resume_refuses_a_total_it_has_already_reached(tmp_path, capsys):
+    out = tmp_path / "v.safetensors"
+    assert main(["train", "vae", "--steps", "6", "--out", str(out), *SMALL]) == 0
+    saved = out.read_bytes()
+    capsys.readouterr()
+    assert main(["train", "vae", "--resume", str(out), "--steps", "4", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"genplay: error: {out} is already at step 6 and --steps is the run's total")
+    assert "\n" not in err and out.read_bytes() == saved
+    assert main(["train", "vae", "--resume", str(out), "--quiet"]) == 2  # its recorded total: nothing left
 
 
 def test_resume_refuses_shape_changes_and_wrong_family(tmp_path, capsys):
@@ -109,3 +116,48 @@ def test_python_dash_m_app_is_the_cli():
     result = subprocess.run([sys.executable, "-m", "app", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0
     assert "train" in result.stdout and "inspect" in result.stdout and "sample" in result.stdout
+
+
+def test_wrong_kind_of_dataset_is_one_line(capsys):
+    assert main(["train", "vae", "--dataset", "8gaussians", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "genplay: error: the VAE trains on images; '8gaussians' is 2-D points."
+
+
+def test_temperature_zero_is_greedy_whatever_the_seed(capsys):
+    gpt = str(shipped_checkpoint("gpt"))
+    texts = []
+    for seed in ("1", "2"):
+        args = ["sample", gpt, "--prompt", "The function ", "--temperature", "0", "--max-new", "30"]
+        assert main([*args, "--seed", seed]) == 0
+        texts.append(capsys.readouterr().out)
+    assert texts[0] == texts[1] and len(texts[0].strip()) > len("The function ")
+
+
+def test_gpt_options_for_another_family_are_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # were the option ignored, the samples would land here
+    wgan = str(shipped_checkpoint("wgan"))
+    assert main(["sample", wgan, "--prompt", "The ", "--n", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"genplay: error: --prompt only applies to GPT checkpoints, and {wgan} holds a WGAN-GP."
+
+
+def test_points_to_png_says_what_a_2d_model_writes(tmp_path, capsys):
+    out = tmp_path / "pts.png"
+    assert main(["sample", str(shipped_checkpoint("wgan")), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "genplay: error: a 2-D model's samples are points, written as a .npy array of shape (N, 2), "
+        "not as pts.png; use e.g. --out points.npy."
+    )
+    assert not out.exists()
+
+
+def test_inspect_lists_tensors_by_name(capsys):
+    assert main(["inspect", str(shipped_checkpoint("gpt"))]) == 0
+    listing = capsys.readouterr().out.split("tensors:\n", 1)[1]
+    names = [line.split()[0] for line in listing.splitlines()]
+    assert len(names) > 10 and names == sorted(names)
+    assert main(["inspect", str(shipped_checkpoint("gpt")), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report["tensors"]) == sorted(report["tensors"])

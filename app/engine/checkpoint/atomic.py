@@ -47,12 +47,17 @@ def _remove_stale_temps(folder: Path, name: str) -> None:
             pass
 
 
-def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
-    """Write ``data`` to ``path`` atomically; raise CheckpointError and keep the old file on failure."""
+def atomic_write_bytes(path: Path, data: bytes | memoryview, shown_name: str | None = None) -> None:
+    """Write ``data`` to ``path`` atomically; raise CheckpointError and keep the old file on failure.
+
+    Errors name ``shown_name`` (default: the file's name): a sidecar's failure names its checkpoint,
+    the file the user asked for.
+    """
     path = Path(path)
+    shown_name = shown_name or path.name
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise CheckpointError(f"Cannot save {path.name}: the folder {folder} does not exist.")
+        raise CheckpointError(f"Cannot save {shown_name}: the folder {folder} does not exist.")
     _remove_stale_temps(folder, path.name)
     tmp_name = None
     try:
@@ -67,7 +72,7 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
         tmp_name = None
         _fsync_dir(folder)
     except OSError as exc:
-        raise CheckpointError(f"Could not save {path.name}: {_reason(exc)}.") from exc
+        raise CheckpointError(f"Could not save {shown_name}: {_reason(exc)}.") from exc
     finally:
         if tmp_name is not None and os.path.exists(tmp_name):
             try:

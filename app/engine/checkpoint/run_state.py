@@ -71,9 +71,12 @@ def optimizer_from_tensors(
         raise CheckpointError(f"the saved optimiser state does not fit this model ({exc}).") from None
 
 
-def save_run_state(path: Path, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+def save_run_state(
+    path: Path, tensors: dict[str, torch.Tensor], info: dict[str, Any], checkpoint: Path
+) -> None:
+    """Write the sidecar ``path`` of ``checkpoint``; a failure names the checkpoint, not the sidecar."""
     metadata = {"genplay.state": STATE_FORMAT, "info": json.dumps(info)}
-    atomic_write_bytes(path, save_tensors_to_bytes(tensors, metadata=metadata))
+    atomic_write_bytes(path, save_tensors_to_bytes(tensors, metadata=metadata), shown_name=checkpoint.name)
 
 
 def read_run_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

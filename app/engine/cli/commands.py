@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine.checkpoint import read_checkpoint
+from app.engine.checkpoint import Checkpoint, read_checkpoint
+from app.engine.cli.outputs import check_writable, checkpoint_target
 from app.engine.cli.progress import ProgressPrinter
 from app.engine.control import RunControl
 from app.engine.data import load_dataset
@@ -24,7 +25,8 @@ from app.engine.setup import (
     dataset_for_checkpoint,
     split_overrides,
 )
-from app.engine.tasks import get_task_class
+from app.engine.tasks import families, get_task_class
+from app.engine.tasks.base import Task
 from app.engine.trainer import Trainer
 from models.config_fields import config_to_dict
 
@@ -53,39 +55,54 @@ def _cli_overrides(args) -> dict:
     return overrides
 
 
+def _resumed_run(args, overrides: dict, checkpoint: Checkpoint):
+    """(data, model config, hparams, train config) to continue ``checkpoint``'s run."""
+    family = args.family
+    if checkpoint.family != family:
+        raise ConfigError(f"{args.resume} holds a {checkpoint.family} model, not a {family}.")
+    _train, model_changes, _h = split_overrides(family, overrides)
+    if model_changes:
+        raise ConfigError("the model's shape cannot change when resuming; drop " + ", ".join(model_changes))
+    hparams, train = configs_from_checkpoint(checkpoint)
+    seed = overrides.get("seed", train.seed)
+    data = dataset_for_checkpoint(checkpoint, args.dataset, seed)
+    model_config, hparams, train = build_configs(family, data, overrides, checkpoint.config, hparams, train)
+    if train.steps <= checkpoint.step:
+        raise ConfigError(
+            f"{args.resume} is already at step {checkpoint.step} and --steps is the run's total, "
+            f"not more steps; pass --steps above {checkpoint.step} to train further."
+        )
+    return data, model_config, hparams, train
+
+
+def _fresh_run(args, overrides: dict):
+    """(data, model config, hparams, train config) for a new run."""
+    task_cls = get_task_class(args.family)
+    seed = overrides.get("seed", task_cls.default_train_config().seed)
+    with reporting_downloads(percent_steps(lambda text: print(text, file=sys.stderr), step=10)):
+        data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
+    return data, *build_configs(args.family, data, overrides)
+
+
 def train_command(args) -> int:
     family = args.family
     overrides = _cli_overrides(args)
     try:
-        if args.resume:
-            checkpoint = read_checkpoint(args.resume)
-            if checkpoint.family != family:
-                raise ConfigError(f"{args.resume} holds a {checkpoint.family} model, not a {family}.")
-            _train, model_changes, _h = split_overrides(family, overrides)
-            if model_changes:
-                raise ConfigError(
-                    "the model's shape cannot change when resuming; drop " + ", ".join(model_changes)
-                )
-            hparams, train = configs_from_checkpoint(checkpoint)
-            seed = overrides.get("seed", train.seed)
-            data = dataset_for_checkpoint(checkpoint, args.dataset, seed)
-            model_config, hparams, train = build_configs(
-                family, data, overrides, checkpoint.config, hparams, train
-            )
-            out = Path(args.out or args.resume)
-        else:
-            task_cls = get_task_class(family)
-            seed = overrides.get("seed", task_cls.default_train_config().seed)
-            with reporting_downloads(percent_steps(lambda text: print(text, file=sys.stderr), step=10)):
-                data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
-            model_config, hparams, train = build_configs(family, data, overrides)
-            out = Path(args.out or f"{family}-{data.name}.safetensors")
+        checkpoint = read_checkpoint(args.resume) if args.resume else None
+        # the outputs are checked before data is loaded or a step is trained
+        if args.metrics:
+            check_writable(Path(args.metrics), "the metrics log")
+        out = checkpoint_target(args.out, args.resume) if args.out or args.resume else None
+        data, model_config, hparams, train = (
+            _resumed_run(args, overrides, checkpoint) if checkpoint else _fresh_run(args, overrides)
+        )
+        out = out or checkpoint_target(None, None, f"{family}-{data.name}.safetensors")
         task = create_task(family, data, model_config, hparams, train)
         control = RunControl()
         trainer = Trainer(
             task, control=control, sink=print_notice, checkpoint_path=out, metrics_path=args.metrics
         )
-        if args.resume:
+        if checkpoint is not None:
             trainer.restore(checkpoint)
         # the bar starts where the run stands, so its rate and ETA count only this session's steps
         printer = ProgressPrinter(train.steps, trainer.step, quiet=args.quiet)
@@ -99,6 +116,8 @@ def train_command(args) -> int:
         signal.signal(signal.SIGINT, previous)
         printer.close()
     print(finished.message, file=sys.stderr)
+    if trainer.save_error:
+        return fail(f"the run's checkpoint was not saved: {trainer.save_error}")
     if trainer.last_checkpoint:
         print(f"saved {trainer.last_checkpoint} (step {trainer.step})", file=sys.stderr)
     return 1 if finished.failed else 0
@@ -111,7 +130,7 @@ def inspect_command(args) -> int:
         return fail(str(exc))
     tensors = {
         name: {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")}
-        for name, t in checkpoint.tensors.items()
+        for name, t in sorted(checkpoint.tensors.items())
     }
     parameters = sum(int(t.numel()) for t in {id(t): t for t in checkpoint.tensors.values()}.values())
     report = {
@@ -144,20 +163,30 @@ def inspect_command(args) -> int:
     return 0
 
 
+def _sample_options(args, task_cls: type[Task]) -> dict:
+    """The family options given on the command line; one the family does not read is an error."""
+    readers: dict[str, list[str]] = {}  # option → titles of the families that read it
+    for family in families():
+        reader = get_task_class(family)
+        for name in reader.sample_options:
+            readers.setdefault(name, []).append(reader.title)
+    given = {name: getattr(args, name) for name in readers if getattr(args, name) is not None}
+    for name in given:
+        if name not in task_cls.sample_options:
+            raise ConfigError(
+                f"--{name.replace('_', '-')} only applies to {' and '.join(readers[name])} checkpoints, "
+                f"and {args.file} holds a {task_cls.title}."
+            )
+    return given
+
+
 def sample_command(args) -> int:
     try:
         checkpoint = read_checkpoint(args.file)
         task_cls = get_task_class(checkpoint.family)
-        samples = task_cls.sample_from_checkpoint(
-            checkpoint,
-            args.n if args.n is not None else task_cls.default_sample_count,
-            args.seed,
-            prompt=args.prompt,
-            max_new=args.max_new,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-        )
+        options = _sample_options(args, task_cls)
+        count = args.n if args.n is not None else task_cls.default_sample_count
+        samples = task_cls.sample_from_checkpoint(checkpoint, count, args.seed, **options)
         out = Path(args.out) if args.out else None
         if samples.text is not None:
             if out is None:
@@ -172,10 +201,12 @@ def sample_command(args) -> int:
             np.save(out, array.astype(np.float32), allow_pickle=False)
         elif out.suffix.lower() == ".png" and samples.images is not None:
             save_png_grid(samples.images, out)
+        elif samples.images is not None:
+            raise ConfigError(f"images are written as a .png grid or a .npy array, not as {out.name}.")
         else:
             raise ConfigError(
-                "images are written as .png or .npy, 2-D points as .npy; "
-                f"'{out.suffix or out.name}' is neither."
+                f"a 2-D model's samples are points, written as a .npy array of shape (N, 2), "
+                f"not as {out.name}; use e.g. --out points.npy."
             )
         print(f"wrote {len(array)} samples to {out}", file=sys.stderr)
         return 0

@@ -21,7 +21,9 @@ def parse_setting(text: str) -> tuple[str, object]:
     except json.JSONDecodeError:
         pass
     if "," in raw:
-        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        parts = [p.strip() for p in raw.split(",")]
+        if not all(parts):
+            raise argparse.ArgumentTypeError(f"'{text}' has an empty entry in its list")
         try:
             return key, [json.loads(p) for p in parts]
         except json.JSONDecodeError:
@@ -39,14 +41,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str, zero_ok: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    if not (value >= 0 if zero_ok else value > 0) or value == float("inf"):  # NaN fails both
+        kind = "zero or a positive number" if zero_ok else "a positive number"
+        raise argparse.ArgumentTypeError(f"must be {kind}, not {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _finite_float(text, zero_ok=False)
+
+
+def _non_negative_float(text: str) -> float:
+    return _finite_float(text, zero_ok=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,8 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=_positive_float, help="base learning rate")
     train.add_argument("--device", choices=DEVICE_CHOICES)
     train.add_argument("--seed", type=int)
-    train.add_argument("--out", metavar="FILE.safetensors", help="where to save the checkpoint")
-    train.add_argument("--resume", metavar="FILE", help="continue the run saved in this checkpoint")
+    train.add_argument(
+        "--out",
+        metavar="FILE.safetensors",
+        help="where to save the checkpoint, in an existing folder "
+        "(default: FAMILY-DATASET.safetensors here; with --resume, the resumed file)",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the run saved in this checkpoint, updating it in place unless --out is given; "
+        "a checkpoint shipped with genplay is never overwritten, so it needs --out",
+    )
     train.add_argument("--metrics", metavar="FILE.jsonl", help="write one JSON line per step")
     train.add_argument(
         "--set",
@@ -95,9 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--out", metavar="PATH", help=".png grid or .npy array; text: a file")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--prompt", default="", help="text to start from (gpt)")
-    sample.add_argument("--max-new", type=_positive_int, default=200, help="characters to write (gpt)")
-    sample.add_argument("--temperature", type=_positive_float, default=1.0)
-    sample.add_argument("--top-k", type=int, default=0)
-    sample.add_argument("--top-p", type=float, default=1.0)
+    # GPT-only options default to None, so that giving one for another family is an error
+    sample.add_argument("--prompt", help="text to start from (gpt)")
+    sample.add_argument("--max-new", type=_positive_int, help="characters to write (gpt; default 200)")
+    sample.add_argument(
+        "--temperature", type=_non_negative_float, help="T (gpt; default 1; 0 = greedy, always the likeliest)"
+    )
+    sample.add_argument("--top-k", type=int, help="keep the k likeliest characters (gpt; default 0 = all)")
+    sample.add_argument("--top-p", type=float, help="keep the likeliest mass p (gpt; default 1 = all)")
     return parser

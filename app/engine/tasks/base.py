@@ -24,6 +24,7 @@ from app.engine.train_config import TrainConfig
 from models.config_fields import config_to_dict
 
 NextBatch = Callable[[], Any]
+KIND_WORDS = {"images": "images", "points": "2-D points", "text": "text"}  # DataBundle.kind, for people
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Task(ABC):
     # slow-motion actions: name → label; run with ``run_action`` (e.g. WGAN "critic")
     actions: ClassVar[dict[str, str]] = {}
     default_sample_count: ClassVar[int] = 64  # ``genplay sample`` without --n (text families: 1)
+    sample_options: ClassVar[tuple[str, ...]] = ()  # the options ``sample_from_checkpoint`` reads
 
     def __init__(
         self,
@@ -95,13 +97,22 @@ class Task(ABC):
         return None
 
     @classmethod
+    def check_data_kind(cls, data: DataBundle) -> None:
+        """Raise ConfigError when the family cannot train on this kind of data at all.
+
+        Called before a default config is derived from the data, which assumes the right kind.
+        """
+        if data.kind not in cls.data_kinds:
+            wanted = " or ".join(KIND_WORDS.get(kind, kind) for kind in cls.data_kinds)
+            raise ConfigError(
+                f"the {cls.title} trains on {wanted}; '{data.name}' is "
+                f"{KIND_WORDS.get(data.kind, data.kind)}."
+            )
+
+    @classmethod
     def check_data(cls, data: DataBundle, model_config: Any) -> None:
         """Raise ConfigError when ``data`` cannot train a model of ``model_config``."""
-        if data.kind not in cls.data_kinds:
-            raise ConfigError(
-                f"the {cls.title} trains on {' or '.join(cls.data_kinds)}, "
-                f"but dataset '{data.name}' holds {data.kind}."
-            )
+        cls.check_data_kind(data)
         expected = cls.expected_item_shape(model_config)
         if expected is not None and tuple(data.item_shape) != tuple(expected):
             raise ConfigError(

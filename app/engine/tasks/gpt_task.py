@@ -97,6 +97,7 @@ class GPTTask(Task):
     data_kinds = ("text",)
     default_dataset = "python-docs"
     default_sample_count = 1
+    sample_options = ("prompt", "max_new", "temperature", "top_k", "top_p")
 
     def __init__(self, model_config, hparams, train_config, data, device) -> None:
         super().__init__(model_config, hparams, train_config, data, device)
