@@ -96,3 +96,20 @@ def test_failure_in_setup_is_reported_and_the_page_stays_usable(qtbot, main_wind
     page.start()
     wait_idle(qtbot, page)
     assert "Finished 3 steps" in page.bar.status.text()
+
+
+@pytest.mark.parametrize(
+    "family, dataset, sentence",
+    [
+        ("vae", "8gaussians", "The VAE trains on images, but 8gaussians is 2-D points."),
+        ("vae", "python-docs", "The VAE trains on images, but python-docs is text."),
+        ("gpt", "shapes", "The GPT trains on text, but shapes is images."),
+    ],
+)
+def test_data_of_a_kind_the_family_cannot_train_is_named_at_once(main_window, family, dataset, sentence):
+    page = main_window.show_page(family)
+    fitting = page.bar.dataset.currentText()
+    page.bar.dataset.setCurrentText(dataset)
+    assert page.bar.status.text() == sentence and "#8a6d00" in page.bar.status.styleSheet()
+    page.bar.dataset.setCurrentText(fitting)
+    assert page.bar.status.text() == "Ready."  # the warning goes once the choice fits

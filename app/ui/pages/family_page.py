@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
@@ -44,6 +45,29 @@ def export_widget_png(widget: QWidget, path: str | Path) -> None:
     """Save what ``widget`` shows as a PNG, at its on-screen size."""
     if not widget.grab().save(str(path), "PNG"):
         raise OSError(f"could not write {Path(path).name}")
+
+
+# what each kind of DataBundle holds, in words
+KIND_WORDS = {"points": "2-D points", "images": "images", "text": "text"}
+
+
+def guess_data_kind(spec: str) -> str | None:
+    """ "points", "images" or "text" for a built-in name or a path, without loading it (None: unknown)."""
+    spec = spec.strip()
+    if spec in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[spec].kind
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return "images"  # IDX files or a folder of pictures
+    if path.suffix.lower() == ".txt" and path.is_file():
+        return "text"
+    if path.suffix.lower() == ".npy" and path.is_file():
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
+        except (OSError, ValueError):
+            return None
+        return "points" if array.ndim == 2 and array.shape[1] == 2 else "images"
+    return None
 
 
 # How often a GUI run publishes to the page. Each update costs the GUI thread time, and the
@@ -123,6 +147,8 @@ class FamilyPage(QWidget):
         self.bar.newModelClicked.connect(self.new_model)
         self.bar.rollbackClicked.connect(self.roll_back)
         self.form.liveChanged.connect(self._live_setting_changed)
+        self.bar.dataset.currentTextChanged.connect(self._check_data_kind)
+        self._kind_warning = ""
 
     # --- hooks for the family pages --------------------------------------------------------
     def field_specs(self) -> list[FieldSpec]:
@@ -186,6 +212,26 @@ class FamilyPage(QWidget):
         """Use an already loaded dataset (e.g. loaded off the GUI thread) for the views."""
         if data is not None and not self.is_active:
             self._data = data
+
+    def wrong_kind_message(self, spec: str) -> str | None:
+        """One sentence when ``spec`` is data this family cannot train on (None when it can, or
+        when its kind cannot be told without loading it)."""
+        kind = guess_data_kind(spec)
+        if kind is None or kind in self.task_cls.data_kinds:
+            return None
+        kinds = " or ".join(KIND_WORDS.get(k, k) for k in self.task_cls.data_kinds)
+        name = Path(spec.strip()).name or spec.strip()
+        return f"The {self.title} trains on {kinds}, but {name} is {KIND_WORDS.get(kind, kind)}."
+
+    def _check_data_kind(self, spec: str) -> None:
+        """Say at once when the chosen data cannot train this family (Start would refuse it)."""
+        message = self.wrong_kind_message(spec)
+        if message is not None:
+            self._kind_warning = message
+            self.show_message(message, "warning")
+        elif self._kind_warning and self.bar.status.text() == self._kind_warning:
+            self._kind_warning = ""
+            self.show_message("Ready.")
 
     # --- controls -------------------------------------------------------------------------
     def start(self) -> None:

@@ -29,7 +29,7 @@ from app.engine.data import BUILTIN_DATASETS
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
 from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.tasks.wgan_task import fixed_noise
-from app.ui.pages.family_page import FamilyPage, export_widget_png
+from app.ui.pages.family_page import FamilyPage, export_widget_png, guess_data_kind
 from app.ui.wgan.critic_map import CriticMapView
 from app.ui.wgan.frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
 from app.ui.wgan.grad_norm_hist import GradNormHistogram
@@ -58,23 +58,6 @@ KIND_DEFAULTS = {
     "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
                "steps": 3000},
 }  # fmt: skip
-
-
-def guess_data_kind(spec: str) -> str | None:
-    """ "points" or "images" for a built-in name or a path, without loading it (None: unknown)."""
-    spec = spec.strip()
-    if spec in BUILTIN_DATASETS:
-        return BUILTIN_DATASETS[spec].kind
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return "images"  # IDX files or a folder of pictures
-    if path.suffix.lower() == ".npy" and path.is_file():
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
-        except (OSError, ValueError):
-            return None
-        return "points" if array.ndim == 2 and array.shape[1] == 2 else "images"
-    return None
 
 
 def wgan_fields() -> list[FieldSpec]:
@@ -337,8 +320,8 @@ class WGANPage(FamilyPage):
             return
         self._data = None  # load the newly chosen dataset on next use
         kind = guess_data_kind(name)
-        if kind is None or kind == self._data_kind:
-            return
+        if kind not in KIND_DEFAULTS or kind == self._data_kind:
+            return  # unknown, or data the WGAN-GP cannot train on (the base class says so)
         self._data_kind = kind
         if not self._applying_checkpoint:
             self.form.set_values(KIND_DEFAULTS[kind])
