@@ -24,3 +24,10 @@ def main_window(qtbot, monkeypatch):
 
 def wait_idle(qtbot, page, timeout=20000):
     qtbot.waitUntil(lambda: page.thread is None and page.state == "idle", timeout=timeout)
+
+
+def start_long_run(qtbot, page):
+    """Start a run far longer than any test (small batches, no validation) and wait until it runs."""
+    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
+    page.start()
+    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)

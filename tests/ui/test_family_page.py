@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.engine.checkpoint import read_checkpoint
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import start_long_run, wait_idle
 
 
 def test_invalid_fields_show_a_reason_and_block_start(qtbot, main_window):
@@ -113,3 +113,33 @@ def test_data_of_a_kind_the_family_cannot_train_is_named_at_once(main_window, fa
     assert page.bar.status.text() == sentence and "#8a6d00" in page.bar.status.styleSheet()
     page.bar.dataset.setCurrentText(fitting)
     assert page.bar.status.text() == "Ready."  # the warning goes once the choice fits
+
+
+def test_the_status_line_follows_pause_and_resume(qtbot, main_window):
+    page = main_window.pages["vae"]
+    start_long_run(qtbot, page)
+    qtbot.waitUntil(lambda: page.bar.status.text() == "Training…", timeout=5000)
+    page.pause()
+    qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=5000)
+    step = page.thread.trainer.step
+    qtbot.waitUntil(lambda: page.bar.status.text() == f"Paused at step {step:,}.", timeout=5000)
+    page.start()  # resume
+    assert page.state == "running" and page.bar.status.text() == "Training…"
+    page.stop()
+    wait_idle(qtbot, page)
+    assert page.bar.status.text().startswith("Stopped at step")
+
+
+def test_a_run_begun_with_one_step_says_paused_then_training(qtbot, main_window):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
+    page.step_once()  # from idle: the run starts paused after one step
+    qtbot.waitUntil(lambda: page.bar.status.text() == "Paused at step 1.", timeout=20000)
+    assert page.state == "paused" and page.bar.start_button.isEnabled()
+    page.start()
+    assert page.state == "running" and page.bar.pause_button.isEnabled()
+    assert page.bar.status.text() == "Training…"
+    qtbot.wait(300)  # progress reports keep coming while it runs: none may say "paused"
+    assert page.bar.status.text() == "Training…" and "paused" not in page.bar.progress.format()
+    page.stop()
+    wait_idle(qtbot, page)

@@ -239,6 +239,7 @@ class FamilyPage(QWidget):
             self._apply_paused_switches()
             self.thread.control.resume()
             self._set_state("running")
+            self.show_message("Training…")
             return
         if self.state == "idle":
             self._launch(start_paused=False)
@@ -247,6 +248,7 @@ class FamilyPage(QWidget):
         if self.thread is not None and self.state == "running":
             self.thread.control.pause()
             self._set_state("paused")
+            self.show_message("Pausing at the next step…")  # "Paused at step N." when it has
 
     def step_once(self, action: str | None = None) -> None:
         """One training step (or one task action such as a single critic update)."""
@@ -370,9 +372,9 @@ class FamilyPage(QWidget):
         self._run_start_step = trainer.step
         if trainer.task.data is not self._data:
             self._data = trainer.task.data
-        state = "paused" if self.thread is not None and self.thread.control.paused else "running"
-        self._set_state(state)
-        self.show_message("Training…" if state == "running" else "Paused.")
+        paused = self.thread is not None and self.thread.control.paused
+        self._set_state("paused" if paused else "running")
+        self.show_message(f"Paused at step {trainer.step:,}." if paused else "Training…")
 
     def _on_metrics(self, batch: list) -> None:
         for step, _kind, metrics in batch:
@@ -380,9 +382,13 @@ class FamilyPage(QWidget):
         self.metricsArrived.emit(batch)
 
     def _on_progress(self, event: ProgressEvent) -> None:
+        if event.state == "paused":
+            if self.thread is None or not self.thread.control.paused:
+                return  # sent just before a resume: the run goes on
+            if self.state == "running":
+                self._set_state("paused")
+            self.show_message(f"Paused at step {event.step:,}.")
         self.bar.show_progress(event)
-        if event.state == "paused" and self.state == "running":
-            self._set_state("paused")
 
     def _on_visuals(self, event: VisualsEvent) -> None:
         self.on_visuals(event)

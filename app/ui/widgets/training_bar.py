@@ -154,8 +154,16 @@ class TrainingBar(QWidget):
         self.dataset.setEnabled(changeable)
         self.browse_button.setEnabled(changeable)
         self.device.setEnabled(changeable)
+        paused_at = self._paused_at
+        if state == "running" and paused_at is not None:  # resumed: not "paused" until the next report
+            self.progress.setFormat(f"step {paused_at.step:,}/{paused_at.total:,} — running")
+        if state != "paused":
+            self._paused_at = None
+
+    _paused_at: ProgressEvent | None = None  # the report shown while paused
 
     def show_progress(self, event: ProgressEvent) -> None:
+        self._paused_at = event if event.state == "paused" else None
         fraction = event.step / event.total if event.total else 0.0
         self.progress.setValue(int(round(100 * min(1.0, fraction))))
         if event.state == "paused":
