@@ -119,6 +119,9 @@ class FamilyPage(QWidget):
     metricsArrived = Signal(list)  # [(step, kind, metrics)]
     runStateChanged = Signal(str)  # idle | starting | running | paused
     messageShown = Signal(str, str)  # text, level
+    checkpointWritten = Signal(str)  # path of a checkpoint the user asked for, once it is on disk
+    saveFailed = Signal(str)  # why a checkpoint the user asked for was not written
+    _deferredSaveFailed = Signal(str, str)  # path, reason — emitted on the trainer's thread
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,6 +152,8 @@ class FamilyPage(QWidget):
         self.form.liveChanged.connect(self._live_setting_changed)
         self.bar.dataset.currentTextChanged.connect(self._check_data_kind)
         self._kind_warning = ""
+        self._pending_saves: list[Path] = []  # saves queued for the trainer's thread, not yet written
+        self._deferredSaveFailed.connect(self._on_deferred_save_failed)
 
     # --- hooks for the family pages --------------------------------------------------------
     def field_specs(self) -> list[FieldSpec]:
@@ -401,12 +406,24 @@ class FamilyPage(QWidget):
         self.show_message(event.message, event.level)
 
     def _on_checkpoint(self, event: CheckpointEvent) -> None:
-        self.last_good_checkpoint = Path(event.path)
-        if self._pending_save is not None and Path(event.path) == self._pending_save:
-            self._pending_save = None
-            self.show_message(f"Saved {Path(event.path).name} at step {event.step}.")
+        path = Path(event.path)
+        self.last_good_checkpoint = path
+        if path in self._pending_saves:
+            self._pending_saves.remove(path)
+            self._saved(path, f"Saved {path.name} at step {event.step:,}.")
 
-    _pending_save: Path | None = None
+    def _on_deferred_save_failed(self, path: str, reason: str) -> None:
+        if Path(path) in self._pending_saves:
+            self._pending_saves.remove(Path(path))
+        self._save_failed(reason)
+
+    def _saved(self, path: Path, message: str) -> None:
+        self.show_message(message)
+        self.checkpointWritten.emit(str(path))
+
+    def _save_failed(self, reason: str) -> None:
+        self.show_message(reason, "error")
+        self.saveFailed.emit(reason)
 
     def _on_finished(self, event: FinishedEvent) -> None:
         thread = self.thread
@@ -418,6 +435,7 @@ class FamilyPage(QWidget):
                 self._set_snapshot(self.trainer.task.snapshot(self.trainer.step))
             thread.deleteLater()
         self.thread = None
+        unwritten, self._pending_saves = self._pending_saves, []
         self._set_state("idle")
         total = self.trainer.config.steps if self.trainer is not None else 0
         self.bar.show_finished(event.step, total, event.reason)
@@ -432,6 +450,8 @@ class FamilyPage(QWidget):
             else:
                 message += "."
         self.show_message(message, level)
+        for path in unwritten:  # the run ended before its next step boundary: save what it left
+            self.save_checkpoint_to(path)
 
     def _set_snapshot(self, snapshot: ModelSnapshot | None) -> None:
         self.snapshot = snapshot
@@ -518,19 +538,32 @@ class FamilyPage(QWidget):
         return True
 
     def save_checkpoint_to(self, path: str | Path) -> bool:
-        """Save the current model; during a run the worker writes it at the next step boundary."""
+        """Save the current model; True once the file is written.
+
+        During a run the trainer's thread writes it at the next step boundary: this returns
+        False at once and the page reports the outcome later. Every checkpoint the user asked
+        for is announced by ``checkpointWritten`` once it is on disk, every failure by
+        ``saveFailed`` (with the reason, also on the status line)."""
         path = Path(path)
+        if not path.parent.is_dir():  # said at once, and naming the file the user chose
+            self._save_failed(f"Cannot save {path.name}: the folder {path.parent} does not exist.")
+            return False
         thread = self.thread
         if thread is not None:
-            self._pending_save = path
+            self._pending_saves.append(path)
+            failed = self._deferredSaveFailed
 
-            def save() -> None:
-                if thread.trainer is not None:
-                    thread.trainer.save(path)
+            def save() -> None:  # on the trainer's thread
+                try:
+                    thread.trainer.save(path)  # success arrives as a CheckpointEvent
+                except CheckpointError as exc:
+                    failed.emit(str(path), str(exc))
+                except Exception as exc:  # noqa: BLE001 - every failure reaches the user
+                    failed.emit(str(path), f"Could not save {path.name}: {type(exc).__name__}: {exc}")
 
             thread.control.submit(save)
             self.show_message(f"Saving {path.name} at the next step…")
-            return True
+            return False
         try:
             if self.trainer is not None:
                 self.trainer.save(path)
@@ -548,12 +581,12 @@ class FamilyPage(QWidget):
                     train=ckpt.train,
                 )
             else:
-                self.show_message("Nothing to save yet: train a model or open a checkpoint first.", "error")
+                self._save_failed("Nothing to save yet: train a model or open a checkpoint first.")
                 return False
         except CheckpointError as exc:
-            self.show_message(str(exc), "error")
+            self._save_failed(str(exc))
             return False
-        self.show_message(f"Saved {path.name}.")
+        self._saved(path, f"Saved {path.name}.")
         return True
 
     # --- exports ----------------------------------------------------------------------------
