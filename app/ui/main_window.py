@@ -19,7 +19,7 @@ from app.engine.devices import describe_device, resolve_device
 from app.engine.errors import GenplayError
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
-from app.ui.pages.family_page import FamilyPage
+from app.ui.pages.family_page import FamilyPage, NothingToExport
 
 CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"
 
@@ -121,6 +121,9 @@ class MainWindow(QMainWindow):
             path += f".{suffix}"
         try:
             export(path)
+        except NothingToExport as exc:
+            self.show_error(str(exc))
+            return
         except (OSError, ValueError) as exc:
             self.show_error(f"Could not export {Path(path).name}: {exc}")
             return

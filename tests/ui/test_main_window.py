@@ -151,3 +151,23 @@ def test_a_failed_save_during_training_says_why_and_adds_nothing(qtbot, main_win
     wait_idle(qtbot, page)
     recent = main_window.settings.recent_files()
     assert str(missing) not in recent and str(taken) not in recent and taken.is_dir()
+
+
+def test_every_export_with_nothing_to_show_is_refused_in_one_sentence(main_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    refused = 0
+    for family, page in main_window.pages.items():
+        main_window.show_page(family)  # no model on any page yet
+        for index, (label, suffix, export) in enumerate(page.exports()):
+            if label.startswith("W1 vs JSD"):
+                continue  # the lab is a worked example of its own: there is always something
+            path = tmp_path / f"{family}-{index}.{suffix}"
+            monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, p=path, **kwargs: (str(p), ""))
+            main_window.last_error = ""
+            main_window.export_dialog(label, suffix, export)
+            assert not path.exists(), label
+            assert main_window.last_error.startswith("There is no "), (label, main_window.last_error)
+            assert main_window.last_error.count(". ") == 0, label  # one sentence
+            refused += 1
+    assert refused == 22  # 2 loss exports a page, 5 VAE views, 5 WGAN views (not the lab), 6 GPT ones

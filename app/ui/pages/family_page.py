@@ -41,8 +41,25 @@ from app.ui.widgets.training_bar import TrainingBar
 from models.config_fields import config_to_dict
 
 
-def export_widget_png(widget: QWidget, path: str | Path) -> None:
-    """Save what ``widget`` shows as a PNG, at its on-screen size."""
+class NothingToExport(ValueError):
+    """An export that has nothing to write; its text is one sentence for the user."""
+
+
+NO_MODEL_HINT = "train a model or open a checkpoint first"
+LOSS_HINT = "the curves are drawn while a model trains (an opened checkpoint brings none)"
+
+
+def check_exportable(ready: bool, what: str, hint: str = NO_MODEL_HINT) -> None:
+    """Refuse an export of ``what`` (e.g. "latent map") with one sentence unless ``ready``."""
+    if not ready:
+        raise NothingToExport(f"There is no {what} to export yet: {hint}.")
+
+
+def export_widget_png(widget: QWidget, path: str | Path, ready: bool = True, what: str = "picture",
+                      hint: str = NO_MODEL_HINT) -> None:  # fmt: skip
+    """Save what ``widget`` shows as a PNG, at its on-screen size; refused unless ``ready``
+    (the view shows something), so no blank picture is ever written."""
+    check_exportable(ready, what, hint)
     if not widget.grab().save(str(path), "PNG"):
         raise OSError(f"could not write {Path(path).name}")
 
@@ -594,13 +611,18 @@ class FamilyPage(QWidget):
         """(menu label, file suffix, function(path)) for File → Export; pages add their views."""
         return [
             ("Loss curves as CSV…", "csv", self.export_metrics_csv),
-            ("Loss plot as PNG…", "png", lambda path: export_widget_png(self.loss_plot.plot, path)),
+            ("Loss plot as PNG…", "png", self.export_loss_plot),
         ]
 
     def export_metrics_csv(self, path: str | Path) -> None:
         """Every plotted metric by step (histories past 20,000 points are thinned; the CLI's
         ``--metrics`` keeps every step)."""
+        check_exportable(self.loss_plot.has_data(), "loss curve", LOSS_HINT)
         self.loss_plot.write_csv(path)
+
+    def export_loss_plot(self, path: str | Path) -> None:
+        check_exportable(self.loss_plot.has_data(), "loss curve", LOSS_HINT)
+        export_widget_png(self.loss_plot.plot, path)
 
     def has_model(self) -> bool:
         return self.snapshot is not None

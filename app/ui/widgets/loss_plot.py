@@ -221,6 +221,9 @@ class LossPlot(QWidget):
         self._dirty = True
         self.redraw()
 
+    def has_data(self) -> bool:
+        return any(series.n for series in self.series.values())
+
     def point_count(self, key: str) -> int:
         return self.series[key].n if key in self.series else 0
 
@@ -259,7 +262,7 @@ class LossPlot(QWidget):
         if not self._dirty:
             return
         self._dirty = False
-        self.empty_hint.setVisible(not any(series.n for series in self.series.values()))
+        self.empty_hint.setVisible(not self.has_data())
         for series in self.series.values():
             x, raw, smooth = series.steps, series.values, series.smooth
             if not series.smoothed:
