@@ -201,6 +201,35 @@ def test_file_export_writes_text_and_pictures(qtbot, main_window, gpt_page, pane
             assert path.stat().st_size > 500, label
 
 
+def test_generated_text_is_exported_as_the_model_read_it(qtbot, gpt_page, panel, tmp_path):
+    panel.prompt.setPlainText("The cat\nsat é")  # a line break, and a character the model never saw
+    qtbot.waitUntil(lambda: panel.session_prompt == "The cat\nsat é", timeout=3000)
+    for _ in range(30):
+        panel.step_once()
+    exports = {label: export for label, _suffix, export in gpt_page.exports()}
+    path = tmp_path / "generated.txt"
+    exports["Generated text as TXT…"](path)
+    text = path.read_bytes().decode("utf-8")
+    replacement = panel.tokenizer.replacement
+    assert text == panel.tokenizer.decode(panel.session.ids) and len(text) == len("The cat\nsat é") + 30
+    assert text.startswith(f"The cat\nsat {replacement}") and "↵" not in text and "⇥" not in text
+    assert "↵" in panel.text.toPlainText()  # what the view shows is not what is exported
+
+
+def test_every_training_sample_is_exported_under_its_step(gpt_page, tmp_path):
+    exports = {label: export for label, _suffix, export in gpt_page.exports()}
+    with pytest.raises(NothingToExport):
+        exports["Training samples as TXT…"](tmp_path / "none.txt")
+    for step, text in ((200, "first\nsample"), (400, "second"), (600, "third")):
+        gpt_page.add_sample({"step": step, "text": text})
+    gpt_page.sample_select.setCurrentIndex(1)  # whichever sample is shown, all are exported
+    path = tmp_path / "samples.txt"
+    exports["Training samples as TXT…"](path)
+    assert path.read_text(encoding="utf-8") == (
+        "=== step 200 ===\nfirst\nsample\n\n=== step 400 ===\nsecond\n\n=== step 600 ===\nthird\n"
+    )
+
+
 def test_closing_the_window_while_generating_and_training_exits_cleanly(qtbot, main_window, gpt_page, panel):
     import threading
     import time

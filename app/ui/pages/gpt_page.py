@@ -140,12 +140,17 @@ class GPTPage(FamilyPage):
         export_widget_png(self.generation.surprisal, path, written, "surprisal line", GENERATE_HINT)
 
     def _export_generated_text(self, path) -> None:
-        check_exportable(self.generation.written > 0, "generated text", GENERATE_HINT)
-        Path(path).write_text(self.generation.text.toPlainText(), encoding="utf-8")
+        """The prompt and what the model wrote, character for character as the model read them
+        (no display glyphs; an unknown prompt character is the replacement the model saw)."""
+        text = self.generation.generated_text()
+        check_exportable(bool(text) and self.generation.written > 0, "generated text", GENERATE_HINT)
+        Path(path).write_text(text, encoding="utf-8", newline="")
 
     def _export_samples(self, path) -> None:
+        """Every training sample kept (the last 50), oldest first, each headed by its step."""
         check_exportable(bool(self.samples), "training sample", SAMPLES_HINT)
-        Path(path).write_text(self.sample_text.toPlainText(), encoding="utf-8")
+        parts = [f"=== step {sample['step']:,} ===\n{sample['text']}\n" for sample in reversed(self.samples)]
+        Path(path).write_text("\n".join(parts), encoding="utf-8", newline="")
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals
