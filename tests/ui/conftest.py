@@ -31,3 +31,10 @@ def start_long_run(qtbot, page):
     page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
     page.start()
     qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+
+
+def train_briefly(qtbot, page, steps: int):
+    """Train ``steps`` steps from the GUI (small batches, no validation) and wait for the end."""
+    page.form.set_values({"steps": steps, "batch_size": 16, "val_every": 0})
+    page.start()
+    wait_idle(qtbot, page)

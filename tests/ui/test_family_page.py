@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.engine.checkpoint import read_checkpoint
-from tests.ui.conftest import start_long_run, wait_idle
+from tests.ui.conftest import start_long_run, train_briefly, wait_idle
 
 
 def test_invalid_fields_show_a_reason_and_block_start(qtbot, main_window):
@@ -143,3 +143,16 @@ def test_a_run_begun_with_one_step_says_paused_then_training(qtbot, main_window)
     assert page.bar.status.text() == "Training…" and "paused" not in page.bar.progress.format()
     page.stop()
     wait_idle(qtbot, page)
+
+
+def test_opening_a_checkpoint_replaces_the_progress_of_the_run_before(qtbot, main_window, tmp_path):
+    page = main_window.pages["vae"]
+    train_briefly(qtbot, page, 4)
+    path = tmp_path / "four.safetensors"
+    assert page.save_checkpoint_to(path)
+    train_briefly(qtbot, page, 3)
+    assert page.bar.progress.format() == "step 7 — finished"
+    assert main_window.open_checkpoint(path)
+    assert page.bar.progress.format() == "idle · step 4" and page.bar.progress.value() == 0
+    page.new_model()
+    assert page.bar.progress.format() == "idle"

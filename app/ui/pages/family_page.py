@@ -292,6 +292,7 @@ class FamilyPage(QWidget):
         self.loaded_checkpoint = None
         self._set_snapshot(None)
         self.loss_plot.clear()
+        self.bar.show_idle()
         self.show_message("New model: the next Start begins from freshly initialised weights.")
 
     # --- launching a run ------------------------------------------------------------------
@@ -547,6 +548,7 @@ class FamilyPage(QWidget):
         self.trainer = None
         self.loaded_checkpoint = checkpoint
         self.bar.rollback_button.hide()
+        self.bar.show_idle(checkpoint.step)  # not the progress of a run that came before
         if not keep_plot:
             self.loss_plot.clear()
         self._set_snapshot(ModelSnapshot(self.family, checkpoint.config, checkpoint.tensors, checkpoint.step))

@@ -181,6 +181,11 @@ class TrainingBar(QWidget):
             self.progress.setValue(int(round(100 * min(1.0, step / total))))
         self.progress.setFormat(f"step {step:,} — {words.get(reason, reason)}")
 
+    def show_idle(self, step: int | None = None) -> None:
+        """No run: "idle", or "idle · step N" for a model (an opened checkpoint) at step N."""
+        self.progress.setValue(0)
+        self.progress.setFormat("idle" if step is None else f"idle · step {step:,}")
+
     def set_status(self, text: str, level: str = "info") -> None:
         colours = {"info": "", "warning": "color: #8a6d00;", "error": "color: #c62828;"}
         self.status.setStyleSheet(colours.get(level, ""))
