@@ -170,7 +170,6 @@ class WGANPage(FamilyPage):
         plot.plot.setLabel("left", "losses · penalty · ‖∇D‖ at interpolates")
         plot.set_right_label("W1 estimate E[D(x)] − E[D(G(z))]")
         plot.plot.setToolTip(LOSS_TIP)
-        plot.legend.setColumnCount(2)  # seven curves: two short columns cover less of the plot
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals
