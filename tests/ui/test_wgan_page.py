@@ -141,6 +141,8 @@ def test_slow_motion_buttons_move_one_player_each(qtbot, page):
     qtbot.waitUntil(lambda: page.thread.trainer.task.hparams.n_critic == 2, timeout=5000)
     page.step_once()
     qtbot.waitUntil(lambda: "critic updates 3 · generator updates 2" in page.counters.text(), timeout=5000)
+    # a full step moved both players: the one-update readout of before is cleared
+    qtbot.waitUntil(lambda: page.action_readout.text() == "", timeout=5000)
     page.stop()
     wait_idle(qtbot, page)
 

@@ -285,6 +285,8 @@ class WGANPage(FamilyPage):
         for _step, kind, metrics in batch:
             if kind == "action":
                 self._describe_action(metrics)
+            elif kind == "train":
+                self.action_readout.setText("")  # a full step moved both players: the readout is old
             if kind in ("train", "action"):
                 self.last_metrics.update(metrics)
 
