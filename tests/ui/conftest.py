@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_gui_thread():
+    """Python's cyclic collector runs on whichever thread allocates when it is due: during a
+    test, that may be a trainer thread, which then deletes the Qt widgets of an earlier test
+    while the GUI thread deletes others, and the two deadlock (each holds what the other waits
+    for: a Qt connection lock and the GIL). Collect here, on the GUI thread, and only here."""
+    gc.collect()
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture
