@@ -19,7 +19,7 @@ from app.engine.devices import describe_device, resolve_device
 from app.engine.errors import GenplayError
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
-from app.ui.pages.family_page import FamilyPage
+from app.ui.pages.family_page import FamilyPage, NothingToExport
 
 CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"
 
@@ -47,6 +47,8 @@ class MainWindow(QMainWindow):
             page = page_class(family)(self)
             self.pages[family] = page
             self.tabs.addTab(page, page.title)
+            page.checkpointWritten.connect(self._checkpoint_saved)
+            page.saveFailed.connect(self.show_error)
         self.setCentralWidget(self.tabs)
         self.last_error = ""
         self._build_menus()
@@ -119,6 +121,9 @@ class MainWindow(QMainWindow):
             path += f".{suffix}"
         try:
             export(path)
+        except NothingToExport as exc:
+            self.show_error(str(exc))
+            return
         except (OSError, ValueError) as exc:
             self.show_error(f"Could not export {Path(path).name}: {exc}")
             return
@@ -223,9 +228,13 @@ class MainWindow(QMainWindow):
         if path:
             if not path.endswith(".safetensors"):
                 path += ".safetensors"
-            if page.save_checkpoint_to(path):
-                self.settings.add_recent_file(path)
-                self.settings.set_last_folder("checkpoints", path)
+            page.save_checkpoint_to(path)  # Open recent learns of it once it is written
+
+    def _checkpoint_saved(self, path: str) -> None:
+        """A checkpoint the user asked for is on disk (at once, or at a running trainer's next step)."""
+        self.settings.add_recent_file(path)
+        self.settings.set_last_folder("checkpoints", path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def show_error(self, message: str) -> None:
         """Tell the user without blocking: a window-modal box plus the status bar."""

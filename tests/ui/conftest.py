@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_gui_thread():
+    """Python's cyclic collector runs on whichever thread allocates when it is due: during a
+    test, that may be a trainer thread, which then deletes the Qt widgets of an earlier test
+    while the GUI thread deletes others, and the two deadlock (each holds what the other waits
+    for: a Qt connection lock and the GIL). Collect here, on the GUI thread, and only here."""
+    gc.collect()
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture
@@ -24,3 +39,17 @@ def main_window(qtbot, monkeypatch):
 
 def wait_idle(qtbot, page, timeout=20000):
     qtbot.waitUntil(lambda: page.thread is None and page.state == "idle", timeout=timeout)
+
+
+def start_long_run(qtbot, page):
+    """Start a run far longer than any test (small batches, no validation) and wait until it runs."""
+    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
+    page.start()
+    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+
+
+def train_briefly(qtbot, page, steps: int):
+    """Train ``steps`` steps from the GUI (small batches, no validation) and wait for the end."""
+    page.form.set_values({"steps": steps, "batch_size": 16, "val_every": 0})
+    page.start()
+    wait_idle(qtbot, page)

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.engine.checkpoint import read_checkpoint
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import start_long_run, train_briefly, wait_idle
 
 
 def test_invalid_fields_show_a_reason_and_block_start(qtbot, main_window):
@@ -96,3 +96,63 @@ def test_failure_in_setup_is_reported_and_the_page_stays_usable(qtbot, main_wind
     page.start()
     wait_idle(qtbot, page)
     assert "Finished 3 steps" in page.bar.status.text()
+
+
+@pytest.mark.parametrize(
+    "family, dataset, sentence",
+    [
+        ("vae", "8gaussians", "The VAE trains on images, but 8gaussians is 2-D points."),
+        ("vae", "python-docs", "The VAE trains on images, but python-docs is text."),
+        ("gpt", "shapes", "The GPT trains on text, but shapes is images."),
+    ],
+)
+def test_data_of_a_kind_the_family_cannot_train_is_named_at_once(main_window, family, dataset, sentence):
+    page = main_window.show_page(family)
+    fitting = page.bar.dataset.currentText()
+    page.bar.dataset.setCurrentText(dataset)
+    assert page.bar.status.text() == sentence and "#8a6d00" in page.bar.status.styleSheet()
+    page.bar.dataset.setCurrentText(fitting)
+    assert page.bar.status.text() == "Ready."  # the warning goes once the choice fits
+
+
+def test_the_status_line_follows_pause_and_resume(qtbot, main_window):
+    page = main_window.pages["vae"]
+    start_long_run(qtbot, page)
+    qtbot.waitUntil(lambda: page.bar.status.text() == "Training…", timeout=5000)
+    page.pause()
+    qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=5000)
+    step = page.thread.trainer.step
+    qtbot.waitUntil(lambda: page.bar.status.text() == f"Paused at step {step:,}.", timeout=5000)
+    page.start()  # resume
+    assert page.state == "running" and page.bar.status.text() == "Training…"
+    page.stop()
+    wait_idle(qtbot, page)
+    assert page.bar.status.text().startswith("Stopped at step")
+
+
+def test_a_run_begun_with_one_step_says_paused_then_training(qtbot, main_window):
+    page = main_window.pages["vae"]
+    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
+    page.step_once()  # from idle: the run starts paused after one step
+    qtbot.waitUntil(lambda: page.bar.status.text() == "Paused at step 1.", timeout=20000)
+    assert page.state == "paused" and page.bar.start_button.isEnabled()
+    page.start()
+    assert page.state == "running" and page.bar.pause_button.isEnabled()
+    assert page.bar.status.text() == "Training…"
+    qtbot.wait(300)  # progress reports keep coming while it runs: none may say "paused"
+    assert page.bar.status.text() == "Training…" and "paused" not in page.bar.progress.format()
+    page.stop()
+    wait_idle(qtbot, page)
+
+
+def test_opening_a_checkpoint_replaces_the_progress_of_the_run_before(qtbot, main_window, tmp_path):
+    page = main_window.pages["vae"]
+    train_briefly(qtbot, page, 4)
+    path = tmp_path / "four.safetensors"
+    assert page.save_checkpoint_to(path)
+    train_briefly(qtbot, page, 3)
+    assert page.bar.progress.format() == "step 7 — finished"
+    assert main_window.open_checkpoint(path)
+    assert page.bar.progress.format() == "idle · step 4" and page.bar.progress.value() == 0
+    page.new_model()
+    assert page.bar.progress.format() == "idle"

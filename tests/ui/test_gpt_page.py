@@ -10,6 +10,7 @@ from app.engine.checkpoint import read_checkpoint
 from app.engine.data.text import text_bundle
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
+from app.ui.pages.family_page import NothingToExport
 from tests.ui.conftest import wait_idle
 
 TEXT = (
@@ -181,15 +182,52 @@ def test_file_export_writes_text_and_pictures(qtbot, main_window, gpt_page, pane
     panel.prompt.setPlainText("The cat")
     for _ in range(4):
         qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
-    written = {}
+    written, refused = {}, {}
     for index, (label, suffix, export) in enumerate(gpt_page.exports()):
         path = tmp_path / f"e{index}.{suffix}"
-        export(path)
+        try:
+            export(path)
+        except NothingToExport as exc:
+            refused[label] = str(exc)
+            assert not path.exists()
+            continue
         written[label] = path
+    # an opened checkpoint brings no loss history and no training samples
+    assert set(refused) == {"Loss curves as CSV…", "Loss plot as PNG…", "Training samples as TXT…"}
+    assert refused["Training samples as TXT…"].startswith("There is no training sample to export yet: ")
     assert written["Generated text as TXT…"].read_text(encoding="utf-8").startswith("The cat")
     for label, path in written.items():
         if path.suffix == ".png":
             assert path.stat().st_size > 500, label
+
+
+def test_generated_text_is_exported_as_the_model_read_it(qtbot, gpt_page, panel, tmp_path):
+    panel.prompt.setPlainText("The cat\nsat é")  # a line break, and a character the model never saw
+    qtbot.waitUntil(lambda: panel.session_prompt == "The cat\nsat é", timeout=3000)
+    for _ in range(30):
+        panel.step_once()
+    exports = {label: export for label, _suffix, export in gpt_page.exports()}
+    path = tmp_path / "generated.txt"
+    exports["Generated text as TXT…"](path)
+    text = path.read_bytes().decode("utf-8")
+    replacement = panel.tokenizer.replacement
+    assert text == panel.tokenizer.decode(panel.session.ids) and len(text) == len("The cat\nsat é") + 30
+    assert text.startswith(f"The cat\nsat {replacement}") and "↵" not in text and "⇥" not in text
+    assert "↵" in panel.text.toPlainText()  # what the view shows is not what is exported
+
+
+def test_every_training_sample_is_exported_under_its_step(gpt_page, tmp_path):
+    exports = {label: export for label, _suffix, export in gpt_page.exports()}
+    with pytest.raises(NothingToExport):
+        exports["Training samples as TXT…"](tmp_path / "none.txt")
+    for step, text in ((200, "first\nsample"), (400, "second"), (600, "third")):
+        gpt_page.add_sample({"step": step, "text": text})
+    gpt_page.sample_select.setCurrentIndex(1)  # whichever sample is shown, all are exported
+    path = tmp_path / "samples.txt"
+    exports["Training samples as TXT…"](path)
+    assert path.read_text(encoding="utf-8") == (
+        "=== step 200 ===\nfirst\nsample\n\n=== step 400 ===\nsecond\n\n=== step 600 ===\nthird\n"
+    )
 
 
 def test_closing_the_window_while_generating_and_training_exits_cleanly(qtbot, main_window, gpt_page, panel):

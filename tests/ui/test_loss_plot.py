@@ -68,3 +68,64 @@ def test_log_toggle_and_legend(qtbot):
     assert plot.plot.getPlotItem().ctrl.logYCheck.isChecked()
     labels = [label.text for _, label in plot.legend.items]
     assert labels == ["negative ELBO", "validation"]
+
+
+def _shown_plot(qtbot, width: int, height: int = 320) -> LossPlot:
+    plot = LossPlot("testPlot")
+    qtbot.addWidget(plot)
+    for key, label in (
+        ("loss", "negative ELBO = recon + KL"),
+        ("recon", "reconstruction −log p(x|z)"),
+        ("kl", "KL(q(z|x) ‖ p(z))"),
+        ("objective", "objective recon + β·Σ max(λ, KL_i)"),
+    ):
+        plot.add_series(key, label)
+    plot.add_series("val_loss", "validation negative ELBO", smoothed=False)
+    plot.add_series("beta", "β (warm-up)", smoothed=False, right_axis=True)
+    plot.resize(width, height)
+    plot.show()
+    qtbot.waitExposed(plot)
+    return plot
+
+
+def _scene_rect(item):
+    return item.mapRectToScene(item.boundingRect())
+
+
+def test_clearing_resets_the_ranges_and_shows_the_whole_hint(qtbot):
+    plot = _shown_plot(qtbot, 700)
+    for step in range(500):
+        plot.append(step, {"loss": 600.0 - step, "beta": 1.0 + step})
+    plot.redraw()
+    view = plot.plot.getPlotItem().vb
+    qtbot.waitUntil(lambda: view.viewRange()[0][1] > 400, timeout=2000)
+    assert not plot.empty_hint.isVisible()
+    plot.clear()
+    assert view.viewRange() == [[0.0, 1.0], [0.0, 1.0]]
+    assert plot._right_view.viewRange()[1] == [0.0, 1.0]
+    assert plot.empty_hint.isVisible()
+    hint, shown = _scene_rect(plot.empty_hint), _scene_rect(view)
+    assert shown.contains(hint)  # every word of it, centred in the view
+    assert abs(hint.center().x() - shown.center().x()) < 2 and abs(hint.center().y() - shown.center().y()) < 2
+    plot.append(0, {"loss": 5.0})
+    plot.append(1, {"loss": 7.0})
+    plot.redraw()
+    qtbot.waitUntil(lambda: view.viewRange()[1][1] >= 7.0, timeout=2000)  # ranges follow the data again
+
+
+def test_the_legend_stays_under_the_plot_and_whole_at_any_width(qtbot):
+    columns = {}
+    for width in (360, 560, 1100):
+        plot = _shown_plot(qtbot, width)
+        item = plot.plot.getPlotItem()
+        qtbot.wait(50)  # the layout settles
+        columns[width] = plot.legend.columnCount
+        view = _scene_rect(item.vb)
+        visible = plot.plot.mapToScene(plot.plot.viewport().rect()).boundingRect()
+        assert len(plot.legend.items) == 6
+        for sample, label in plot.legend.items:
+            for part in (sample, label):
+                rect = _scene_rect(part)
+                assert rect.top() >= view.bottom(), label.text  # below the curves, never on them
+                assert visible.contains(rect), label.text  # not cut off
+    assert columns[360] < columns[560] < columns[1100]  # as many columns as fit: fewer rows when wide

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from app.ui.app_settings import AppSettings
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import start_long_run, wait_idle
 
 
 def _trained_file(qtbot, window, tmp_path):
@@ -108,3 +109,65 @@ def test_about_names_versions_and_device(qtbot, main_window):
     assert "PyTorch" in box.text() and "Device in use: cpu" in box.text()
     box.close()
     QApplication.processEvents()
+
+
+def _save_through_the_dialog(main_window, monkeypatch, path):
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(path), ""))
+    main_window.save_dialog()
+
+
+def test_a_save_during_training_becomes_recent_only_once_written(qtbot, main_window, tmp_path, monkeypatch):
+    page = main_window.pages["vae"]
+    start_long_run(qtbot, page)
+    path = tmp_path / "live.safetensors"
+    on_disk_when_announced = []
+    page.checkpointWritten.connect(lambda written: on_disk_when_announced.append(Path(written).is_file()))
+    _save_through_the_dialog(main_window, monkeypatch, path)
+    assert str(path) not in main_window.settings.recent_files()  # only queued for the trainer's thread
+    assert page.bar.status.text() == "Saving live.safetensors at the next step…"
+    qtbot.waitUntil(lambda: str(path) in main_window.settings.recent_files(), timeout=5000)
+    assert on_disk_when_announced == [True]
+    assert page.bar.status.text().startswith("Saved live.safetensors at step ")
+    page.stop()
+    wait_idle(qtbot, page)
+
+
+def test_a_failed_save_during_training_says_why_and_adds_nothing(qtbot, main_window, tmp_path, monkeypatch):
+    page = main_window.pages["vae"]
+    start_long_run(qtbot, page)
+    missing = tmp_path / "no-such-folder" / "lost.safetensors"
+    _save_through_the_dialog(main_window, monkeypatch, missing)  # refused at once
+    assert main_window.last_error.startswith("Cannot save lost.safetensors: the folder ")
+    assert page.bar.status.text() == main_window.last_error and "#c62828" in page.bar.status.styleSheet()
+    taken = tmp_path / "taken.safetensors"
+    taken.mkdir()  # a folder of that name: the trainer's thread fails to write the file
+    _save_through_the_dialog(main_window, monkeypatch, taken)
+    qtbot.waitUntil(lambda: "taken.safetensors" in main_window.last_error, timeout=5000)
+    assert page.bar.status.text() == main_window.last_error
+    assert page.state == "running"  # the run goes on
+    page.stop()
+    wait_idle(qtbot, page)
+    recent = main_window.settings.recent_files()
+    assert str(missing) not in recent and str(taken) not in recent and taken.is_dir()
+
+
+def test_every_export_with_nothing_to_show_is_refused_in_one_sentence(main_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    refused = 0
+    for family, page in main_window.pages.items():
+        main_window.show_page(family)  # no model on any page yet
+        for index, (label, suffix, export) in enumerate(page.exports()):
+            if label.startswith("W1 vs JSD"):
+                continue  # the lab is a worked example of its own: there is always something
+            path = tmp_path / f"{family}-{index}.{suffix}"
+            monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, p=path, **kwargs: (str(p), ""))
+            main_window.last_error = ""
+            main_window.export_dialog(label, suffix, export)
+            assert not path.exists(), label
+            assert main_window.last_error.startswith("There is no "), (label, main_window.last_error)
+            assert main_window.last_error.count(". ") == 0, label  # one sentence
+            refused += 1
+    assert refused == 22  # 2 loss exports a page, 5 VAE views, 5 WGAN views (not the lab), 6 GPT ones

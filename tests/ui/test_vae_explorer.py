@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QSlider, QWidget
 from app.engine.checkpoint import read_checkpoint
 from app.engine.data import load_shapes
 from app.engine.tasks.vae_task import KL_EXAMPLES
+from app.ui.pages.family_page import NothingToExport
 from tests.ui.vae_fixtures import decode_with, drag, handle_centre, shown, train_small_checkpoint
 
 
@@ -271,8 +272,25 @@ def test_file_export_writes_every_picture(page, tmp_path):
 
     for index, (label, suffix, export) in enumerate(page.exports()):
         path = tmp_path / f"e{index}.{suffix}"
+        if label.startswith("Loss"):  # an opened checkpoint brings no loss history
+            with pytest.raises(NothingToExport, match="no loss curve"):
+                export(path)
+            continue
         export(path)
         if suffix == "png":
             with Image.open(path) as image:
                 assert image.width > 50 and image.height > 50, label
     assert len(page.exports()) == 7
+
+
+def test_after_new_model_no_export_writes_the_old_model_or_a_blank(page, qtbot, tmp_path):
+    assert page.recon_grid.images is not None and page.kl_plot.values is not None
+    qtbot.mouseClick(page.bar.new_button, Qt.MouseButton.LeftButton)
+    assert page.recon_grid.images is None  # cleared with the picture, not only the picture
+    for index, (label, suffix, export) in enumerate(page.exports()):
+        path = tmp_path / f"e{index}.{suffix}"
+        with pytest.raises(NothingToExport) as refused:
+            export(path)
+        assert not path.exists(), label
+        sentence = str(refused.value)
+        assert sentence.startswith("There is no ") and sentence.endswith(".") and sentence.count(". ") == 0

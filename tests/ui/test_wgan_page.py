@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from app.engine.data import load_dataset
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
+from app.ui.pages.family_page import NothingToExport
 from tests.ui.conftest import wait_idle
 
 QUIET = {"val_every": 0, "checkpoint_every": 0}
@@ -38,6 +39,15 @@ def test_choosing_data_of_another_kind_switches_the_model_defaults(page, tmp_pat
     assert page.form.value("arch") == "conv" and page.form.value("batch_size") == 64
     page.bar.dataset.setCurrentText(str(tmp_path / "my_points.npy"))
     assert page.form.value("arch") == "mlp" and page.form.value("latent_dim") == 2
+
+
+def test_text_data_is_named_as_the_wrong_kind_and_changes_nothing(page):
+    before = page.form.values()
+    page.bar.dataset.setCurrentText("python-docs")  # a text dataset: no WGAN defaults for it
+    assert page.bar.status.text() == "The WGAN-GP trains on 2-D points or images, but python-docs is text."
+    assert page.form.values() == before
+    page.bar.dataset.setCurrentText("shapes")  # images again: the image defaults apply
+    assert page.form.value("arch") == "conv" and page.bar.status.text() == "Ready."
 
 
 def test_settings_that_the_chosen_constraint_ignores_are_greyed_out(page):
@@ -83,6 +93,11 @@ def test_file_export_writes_the_evolution_and_every_view(qtbot, page, tmp_path):
     labels = []
     for index, (label, suffix, export) in enumerate(page.exports()):
         path = tmp_path / f"e{index}.{suffix}"
+        if label == "Sample grid as PNG…":  # drawn for images only: 2-D points have the critic map
+            with pytest.raises(NothingToExport, match="export the critic map instead"):
+                export(path)
+            assert not path.exists()
+            continue
         export(path)
         with Image.open(path) if suffix != "csv" else open(path) as handle:
             if suffix != "csv":
@@ -126,6 +141,8 @@ def test_slow_motion_buttons_move_one_player_each(qtbot, page):
     qtbot.waitUntil(lambda: page.thread.trainer.task.hparams.n_critic == 2, timeout=5000)
     page.step_once()
     qtbot.waitUntil(lambda: "critic updates 3 · generator updates 2" in page.counters.text(), timeout=5000)
+    # a full step moved both players: the one-update readout of before is cleared
+    qtbot.waitUntil(lambda: page.action_readout.text() == "", timeout=5000)
     page.stop()
     wait_idle(qtbot, page)
 

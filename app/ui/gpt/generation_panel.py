@@ -420,6 +420,12 @@ class GenerationPanel(QWidget):
         if self._ensure_session():
             self._advance()
 
+    def generated_text(self) -> str:
+        """The text so far as the model read it: the prompt's tokens, then every written one."""
+        if self.session is None or self.tokenizer is None:
+            return ""
+        return self.tokenizer.decode(self.session.ids)
+
     @property
     def written(self) -> int:
         return len(self.session.steps) if self.session is not None else 0

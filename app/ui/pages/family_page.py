@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
@@ -40,10 +41,50 @@ from app.ui.widgets.training_bar import TrainingBar
 from models.config_fields import config_to_dict
 
 
-def export_widget_png(widget: QWidget, path: str | Path) -> None:
-    """Save what ``widget`` shows as a PNG, at its on-screen size."""
+class NothingToExport(ValueError):
+    """An export that has nothing to write; its text is one sentence for the user."""
+
+
+NO_MODEL_HINT = "train a model or open a checkpoint first"
+LOSS_HINT = "the curves are drawn while a model trains (an opened checkpoint brings none)"
+
+
+def check_exportable(ready: bool, what: str, hint: str = NO_MODEL_HINT) -> None:
+    """Refuse an export of ``what`` (e.g. "latent map") with one sentence unless ``ready``."""
+    if not ready:
+        raise NothingToExport(f"There is no {what} to export yet: {hint}.")
+
+
+def export_widget_png(widget: QWidget, path: str | Path, ready: bool = True, what: str = "picture",
+                      hint: str = NO_MODEL_HINT) -> None:  # fmt: skip
+    """Save what ``widget`` shows as a PNG, at its on-screen size; refused unless ``ready``
+    (the view shows something), so no blank picture is ever written."""
+    check_exportable(ready, what, hint)
     if not widget.grab().save(str(path), "PNG"):
         raise OSError(f"could not write {Path(path).name}")
+
+
+# what each kind of DataBundle holds, in words
+KIND_WORDS = {"points": "2-D points", "images": "images", "text": "text"}
+
+
+def guess_data_kind(spec: str) -> str | None:
+    """ "points", "images" or "text" for a built-in name or a path, without loading it (None: unknown)."""
+    spec = spec.strip()
+    if spec in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[spec].kind
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return "images"  # IDX files or a folder of pictures
+    if path.suffix.lower() == ".txt" and path.is_file():
+        return "text"
+    if path.suffix.lower() == ".npy" and path.is_file():
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
+        except (OSError, ValueError):
+            return None
+        return "points" if array.ndim == 2 and array.shape[1] == 2 else "images"
+    return None
 
 
 # How often a GUI run publishes to the page. Each update costs the GUI thread time, and the
@@ -95,6 +136,9 @@ class FamilyPage(QWidget):
     metricsArrived = Signal(list)  # [(step, kind, metrics)]
     runStateChanged = Signal(str)  # idle | starting | running | paused
     messageShown = Signal(str, str)  # text, level
+    checkpointWritten = Signal(str)  # path of a checkpoint the user asked for, once it is on disk
+    saveFailed = Signal(str)  # why a checkpoint the user asked for was not written
+    _deferredSaveFailed = Signal(str, str)  # path, reason — emitted on the trainer's thread
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,6 +167,10 @@ class FamilyPage(QWidget):
         self.bar.newModelClicked.connect(self.new_model)
         self.bar.rollbackClicked.connect(self.roll_back)
         self.form.liveChanged.connect(self._live_setting_changed)
+        self.bar.dataset.currentTextChanged.connect(self._check_data_kind)
+        self._kind_warning = ""
+        self._pending_saves: list[Path] = []  # saves queued for the trainer's thread, not yet written
+        self._deferredSaveFailed.connect(self._on_deferred_save_failed)
 
     # --- hooks for the family pages --------------------------------------------------------
     def field_specs(self) -> list[FieldSpec]:
@@ -187,12 +235,33 @@ class FamilyPage(QWidget):
         if data is not None and not self.is_active:
             self._data = data
 
+    def wrong_kind_message(self, spec: str) -> str | None:
+        """One sentence when ``spec`` is data this family cannot train on (None when it can, or
+        when its kind cannot be told without loading it)."""
+        kind = guess_data_kind(spec)
+        if kind is None or kind in self.task_cls.data_kinds:
+            return None
+        kinds = " or ".join(KIND_WORDS.get(k, k) for k in self.task_cls.data_kinds)
+        name = Path(spec.strip()).name or spec.strip()
+        return f"The {self.title} trains on {kinds}, but {name} is {KIND_WORDS.get(kind, kind)}."
+
+    def _check_data_kind(self, spec: str) -> None:
+        """Say at once when the chosen data cannot train this family (Start would refuse it)."""
+        message = self.wrong_kind_message(spec)
+        if message is not None:
+            self._kind_warning = message
+            self.show_message(message, "warning")
+        elif self._kind_warning and self.bar.status.text() == self._kind_warning:
+            self._kind_warning = ""
+            self.show_message("Ready.")
+
     # --- controls -------------------------------------------------------------------------
     def start(self) -> None:
         if self.state == "paused" and self.thread is not None:
             self._apply_paused_switches()
             self.thread.control.resume()
             self._set_state("running")
+            self.show_message("Training…")
             return
         if self.state == "idle":
             self._launch(start_paused=False)
@@ -201,6 +270,7 @@ class FamilyPage(QWidget):
         if self.thread is not None and self.state == "running":
             self.thread.control.pause()
             self._set_state("paused")
+            self.show_message("Pausing at the next step…")  # "Paused at step N." when it has
 
     def step_once(self, action: str | None = None) -> None:
         """One training step (or one task action such as a single critic update)."""
@@ -222,6 +292,7 @@ class FamilyPage(QWidget):
         self.loaded_checkpoint = None
         self._set_snapshot(None)
         self.loss_plot.clear()
+        self.bar.show_idle()
         self.show_message("New model: the next Start begins from freshly initialised weights.")
 
     # --- launching a run ------------------------------------------------------------------
@@ -324,9 +395,9 @@ class FamilyPage(QWidget):
         self._run_start_step = trainer.step
         if trainer.task.data is not self._data:
             self._data = trainer.task.data
-        state = "paused" if self.thread is not None and self.thread.control.paused else "running"
-        self._set_state(state)
-        self.show_message("Training…" if state == "running" else "Paused.")
+        paused = self.thread is not None and self.thread.control.paused
+        self._set_state("paused" if paused else "running")
+        self.show_message(f"Paused at step {trainer.step:,}." if paused else "Training…")
 
     def _on_metrics(self, batch: list) -> None:
         for step, _kind, metrics in batch:
@@ -334,9 +405,13 @@ class FamilyPage(QWidget):
         self.metricsArrived.emit(batch)
 
     def _on_progress(self, event: ProgressEvent) -> None:
+        if event.state == "paused":
+            if self.thread is None or not self.thread.control.paused:
+                return  # sent just before a resume: the run goes on
+            if self.state == "running":
+                self._set_state("paused")
+            self.show_message(f"Paused at step {event.step:,}.")
         self.bar.show_progress(event)
-        if event.state == "paused" and self.state == "running":
-            self._set_state("paused")
 
     def _on_visuals(self, event: VisualsEvent) -> None:
         self.on_visuals(event)
@@ -349,12 +424,24 @@ class FamilyPage(QWidget):
         self.show_message(event.message, event.level)
 
     def _on_checkpoint(self, event: CheckpointEvent) -> None:
-        self.last_good_checkpoint = Path(event.path)
-        if self._pending_save is not None and Path(event.path) == self._pending_save:
-            self._pending_save = None
-            self.show_message(f"Saved {Path(event.path).name} at step {event.step}.")
+        path = Path(event.path)
+        self.last_good_checkpoint = path
+        if path in self._pending_saves:
+            self._pending_saves.remove(path)
+            self._saved(path, f"Saved {path.name} at step {event.step:,}.")
 
-    _pending_save: Path | None = None
+    def _on_deferred_save_failed(self, path: str, reason: str) -> None:
+        if Path(path) in self._pending_saves:
+            self._pending_saves.remove(Path(path))
+        self._save_failed(reason)
+
+    def _saved(self, path: Path, message: str) -> None:
+        self.show_message(message)
+        self.checkpointWritten.emit(str(path))
+
+    def _save_failed(self, reason: str) -> None:
+        self.show_message(reason, "error")
+        self.saveFailed.emit(reason)
 
     def _on_finished(self, event: FinishedEvent) -> None:
         thread = self.thread
@@ -366,6 +453,7 @@ class FamilyPage(QWidget):
                 self._set_snapshot(self.trainer.task.snapshot(self.trainer.step))
             thread.deleteLater()
         self.thread = None
+        unwritten, self._pending_saves = self._pending_saves, []
         self._set_state("idle")
         total = self.trainer.config.steps if self.trainer is not None else 0
         self.bar.show_finished(event.step, total, event.reason)
@@ -380,6 +468,8 @@ class FamilyPage(QWidget):
             else:
                 message += "."
         self.show_message(message, level)
+        for path in unwritten:  # the run ended before its next step boundary: save what it left
+            self.save_checkpoint_to(path)
 
     def _set_snapshot(self, snapshot: ModelSnapshot | None) -> None:
         self.snapshot = snapshot
@@ -458,6 +548,7 @@ class FamilyPage(QWidget):
         self.trainer = None
         self.loaded_checkpoint = checkpoint
         self.bar.rollback_button.hide()
+        self.bar.show_idle(checkpoint.step)  # not the progress of a run that came before
         if not keep_plot:
             self.loss_plot.clear()
         self._set_snapshot(ModelSnapshot(self.family, checkpoint.config, checkpoint.tensors, checkpoint.step))
@@ -466,19 +557,32 @@ class FamilyPage(QWidget):
         return True
 
     def save_checkpoint_to(self, path: str | Path) -> bool:
-        """Save the current model; during a run the worker writes it at the next step boundary."""
+        """Save the current model; True once the file is written.
+
+        During a run the trainer's thread writes it at the next step boundary: this returns
+        False at once and the page reports the outcome later. Every checkpoint the user asked
+        for is announced by ``checkpointWritten`` once it is on disk, every failure by
+        ``saveFailed`` (with the reason, also on the status line)."""
         path = Path(path)
+        if not path.parent.is_dir():  # said at once, and naming the file the user chose
+            self._save_failed(f"Cannot save {path.name}: the folder {path.parent} does not exist.")
+            return False
         thread = self.thread
         if thread is not None:
-            self._pending_save = path
+            self._pending_saves.append(path)
+            failed = self._deferredSaveFailed
 
-            def save() -> None:
-                if thread.trainer is not None:
-                    thread.trainer.save(path)
+            def save() -> None:  # on the trainer's thread
+                try:
+                    thread.trainer.save(path)  # success arrives as a CheckpointEvent
+                except CheckpointError as exc:
+                    failed.emit(str(path), str(exc))
+                except Exception as exc:  # noqa: BLE001 - every failure reaches the user
+                    failed.emit(str(path), f"Could not save {path.name}: {type(exc).__name__}: {exc}")
 
             thread.control.submit(save)
             self.show_message(f"Saving {path.name} at the next step…")
-            return True
+            return False
         try:
             if self.trainer is not None:
                 self.trainer.save(path)
@@ -496,12 +600,12 @@ class FamilyPage(QWidget):
                     train=ckpt.train,
                 )
             else:
-                self.show_message("Nothing to save yet: train a model or open a checkpoint first.", "error")
+                self._save_failed("Nothing to save yet: train a model or open a checkpoint first.")
                 return False
         except CheckpointError as exc:
-            self.show_message(str(exc), "error")
+            self._save_failed(str(exc))
             return False
-        self.show_message(f"Saved {path.name}.")
+        self._saved(path, f"Saved {path.name}.")
         return True
 
     # --- exports ----------------------------------------------------------------------------
@@ -509,13 +613,18 @@ class FamilyPage(QWidget):
         """(menu label, file suffix, function(path)) for File → Export; pages add their views."""
         return [
             ("Loss curves as CSV…", "csv", self.export_metrics_csv),
-            ("Loss plot as PNG…", "png", lambda path: export_widget_png(self.loss_plot.plot, path)),
+            ("Loss plot as PNG…", "png", self.export_loss_plot),
         ]
 
     def export_metrics_csv(self, path: str | Path) -> None:
         """Every plotted metric by step (histories past 20,000 points are thinned; the CLI's
         ``--metrics`` keeps every step)."""
+        check_exportable(self.loss_plot.has_data(), "loss curve", LOSS_HINT)
         self.loss_plot.write_csv(path)
+
+    def export_loss_plot(self, path: str | Path) -> None:
+        check_exportable(self.loss_plot.has_data(), "loss curve", LOSS_HINT)
+        export_widget_png(self.loss_plot.plot, path)
 
     def has_model(self) -> bool:
         return self.snapshot is not None

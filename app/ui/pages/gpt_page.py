@@ -29,12 +29,14 @@ from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.tasks.gpt_task import DEFAULT_PROBE, probe_attention, probe_payload
 from app.ui.gpt.generation_panel import GenerationPanel
 from app.ui.gpt.probe_panel import ProbePanel
-from app.ui.pages.family_page import FamilyPage, export_widget_png
+from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
 from app.ui.widgets.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
 from models.tokenizer import CharTokenizer
 
+GENERATE_HINT = f"{NO_MODEL_HINT}, then let it write on the Generate tab"
+SAMPLES_HINT = "they are written while the model trains (every 'Text sample every' steps)"
 MASK_TIPS = (
     "causal: each character attends to itself and everything before it",
     "sliding: only to the last w characters (w = window)",
@@ -122,18 +124,33 @@ class GPTPage(FamilyPage):
         return [
             *super().exports(),
             ("Generated text as TXT…", "txt", self._export_generated_text),
-            ("Attention heat map as PNG…", "png", lambda path: export_widget_png(gen.heatmap, path)),
-            ("All heads of the layer as PNG…", "png", lambda path: export_widget_png(gen.head_grid, path)),
-            ("Attention entropy map as PNG…", "png", lambda path: export_widget_png(gen.entropy_map, path)),
-            ("Surprisal line as PNG…", "png", lambda path: export_widget_png(gen.surprisal, path)),
+            ("Attention heat map as PNG…", "png", lambda path: self._export_view(gen.heatmap, path)),
+            ("All heads of the layer as PNG…", "png", lambda path: self._export_view(gen.head_grid, path)),
+            ("Attention entropy map as PNG…", "png", lambda path: self._export_view(gen.entropy_map, path)),
+            ("Surprisal line as PNG…", "png", self._export_surprisal),
             ("Training samples as TXT…", "txt", self._export_samples),
         ]
 
+    def _export_view(self, widget: QWidget, path) -> None:
+        """A picture of the Generate tab: there is one once the model has read a prompt."""
+        export_widget_png(widget, path, self.generation.session is not None, "attention", GENERATE_HINT)
+
+    def _export_surprisal(self, path) -> None:
+        written = self.generation.written > 0
+        export_widget_png(self.generation.surprisal, path, written, "surprisal line", GENERATE_HINT)
+
     def _export_generated_text(self, path) -> None:
-        Path(path).write_text(self.generation.text.toPlainText(), encoding="utf-8")
+        """The prompt and what the model wrote, character for character as the model read them
+        (no display glyphs; an unknown prompt character is the replacement the model saw)."""
+        text = self.generation.generated_text()
+        check_exportable(bool(text) and self.generation.written > 0, "generated text", GENERATE_HINT)
+        Path(path).write_text(text, encoding="utf-8", newline="")
 
     def _export_samples(self, path) -> None:
-        Path(path).write_text(self.sample_text.toPlainText(), encoding="utf-8")
+        """Every training sample kept (the last 50), oldest first, each headed by its step."""
+        check_exportable(bool(self.samples), "training sample", SAMPLES_HINT)
+        parts = [f"=== step {sample['step']:,} ===\n{sample['text']}\n" for sample in reversed(self.samples)]
+        Path(path).write_text("\n".join(parts), encoding="utf-8", newline="")
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals

@@ -30,7 +30,7 @@ from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.images import save_png_grid
 from app.engine.tasks.vae_task import KL_EXAMPLES, RECON_EXAMPLES
 from app.engine.vae_inference import SnapshotVAE, estimate_elbo, reconstructions_and_kl
-from app.ui.pages.family_page import FamilyPage, export_widget_png
+from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.elbo_readout import ElboReadout, TermRow
@@ -147,24 +147,39 @@ class VAEPage(FamilyPage):
         return [
             *super().exports(),
             ("Reconstruction grid as PNG…", "png", self._export_reconstructions),
-            ("KL per dimension as PNG…", "png", lambda path: export_widget_png(self.kl_plot, path)),
+            ("KL per dimension as PNG…", "png", self._export_kl),
             ("Traversal grid as PNG…", "png", self._export_traversal),
             ("Interpolation as PNG…", "png", self._export_interpolation),
-            ("Latent map as PNG…", "png", lambda path: export_widget_png(self.explorer.map, path)),
+            ("Latent map as PNG…", "png", self._export_latent_map),
         ]
 
     def _export_reconstructions(self, path) -> None:
-        if self.recon_grid.images is None:
-            raise ValueError("there are no reconstructions yet: train or open a model first")
+        check_exportable(self.recon_grid.images is not None, "reconstruction grid")
         save_png_grid(self.recon_grid.images, path, columns=8, scale=4)
+
+    def _export_kl(self, path) -> None:
+        export_widget_png(self.kl_plot, path, self.kl_plot.values is not None, "KL per dimension")
 
     def _export_traversal(self, path) -> None:
         self.traversal.refresh()
+        check_exportable(self.traversal.images is not None, "traversal grid", self._data_hint())
         self.traversal.export_png(path)
 
     def _export_interpolation(self, path) -> None:
         self.interpolation.refresh()
+        check_exportable(self.interpolation.images is not None, "interpolation", self._data_hint())
         self.interpolation.export_png(path)
+
+    def _export_latent_map(self, path) -> None:
+        check_exportable(self.inference.ready, "latent map")
+        check_exportable(self._view_data is not None, "latent map", self._data_hint())
+        hint = "show the Latent space tab once, so that it encodes the validation images"
+        export_widget_png(self.explorer.map, path, self.explorer.map.coords is not None, "latent map", hint)
+
+    def _data_hint(self) -> str:
+        if not self.inference.ready:
+            return NO_MODEL_HINT
+        return "choose a dataset whose images fit the model"
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals

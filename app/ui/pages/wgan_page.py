@@ -29,7 +29,13 @@ from app.engine.data import BUILTIN_DATASETS
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
 from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.tasks.wgan_task import fixed_noise
-from app.ui.pages.family_page import FamilyPage, export_widget_png
+from app.ui.pages.family_page import (
+    FamilyPage,
+    NothingToExport,
+    check_exportable,
+    export_widget_png,
+    guess_data_kind,
+)
 from app.ui.wgan.critic_map import CriticMapView
 from app.ui.wgan.frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
 from app.ui.wgan.grad_norm_hist import GradNormHistogram
@@ -58,23 +64,6 @@ KIND_DEFAULTS = {
     "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
                "steps": 3000},
 }  # fmt: skip
-
-
-def guess_data_kind(spec: str) -> str | None:
-    """ "points" or "images" for a built-in name or a path, without loading it (None: unknown)."""
-    spec = spec.strip()
-    if spec in BUILTIN_DATASETS:
-        return BUILTIN_DATASETS[spec].kind
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return "images"  # IDX files or a folder of pictures
-    if path.suffix.lower() == ".npy" and path.is_file():
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
-        except (OSError, ValueError):
-            return None
-        return "points" if array.ndim == 2 and array.shape[1] == 2 else "images"
-    return None
 
 
 def wgan_fields() -> list[FieldSpec]:
@@ -181,7 +170,6 @@ class WGANPage(FamilyPage):
         plot.plot.setLabel("left", "losses · penalty · ‖∇D‖ at interpolates")
         plot.set_right_label("W1 estimate E[D(x)] − E[D(G(z))]")
         plot.plot.setToolTip(LOSS_TIP)
-        plot.legend.setColumnCount(2)  # seven curves: two short columns cover less of the plot
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals = event.visuals
@@ -297,6 +285,8 @@ class WGANPage(FamilyPage):
         for _step, kind, metrics in batch:
             if kind == "action":
                 self._describe_action(metrics)
+            elif kind == "train":
+                self.action_readout.setText("")  # a full step moved both players: the readout is old
             if kind in ("train", "action"):
                 self.last_metrics.update(metrics)
 
@@ -337,8 +327,8 @@ class WGANPage(FamilyPage):
             return
         self._data = None  # load the newly chosen dataset on next use
         kind = guess_data_kind(name)
-        if kind is None or kind == self._data_kind:
-            return
+        if kind not in KIND_DEFAULTS or kind == self._data_kind:
+            return  # unknown, or data the WGAN-GP cannot train on (the base class says so)
         self._data_kind = kind
         if not self._applying_checkpoint:
             self.form.set_values(KIND_DEFAULTS[kind])
@@ -371,11 +361,28 @@ class WGANPage(FamilyPage):
             *super().exports(),
             ("Evolution as animated GIF…", "gif", self.export_gif),
             ("Evolution as PNG strip…", "png", self.export_strip),
-            ("Critic map as PNG…", "png", lambda path: export_widget_png(self.critic_map, path)),
-            ("Sample grid as PNG…", "png", lambda path: export_widget_png(self.sample_grid, path)),
-            ("Gradient-norm histogram as PNG…", "png", lambda path: export_widget_png(self.grad_hist, path)),
+            ("Critic map as PNG…", "png", self._export_critic_map),
+            ("Sample grid as PNG…", "png", self._export_sample_grid),
+            ("Gradient-norm histogram as PNG…", "png", self._export_grad_hist),
             ("W1 vs JSD lab as PNG…", "png", lambda path: export_widget_png(self.w1_lab, path)),
         ]
+
+    def _export_critic_map(self, path: str | Path) -> None:
+        check_exportable(self.frame is not None, "critic map")
+        if self.frame.is_image:
+            raise NothingToExport("The critic map is drawn for 2-D points only, and this model makes "
+                                  "images: export the sample grid instead.")  # fmt: skip
+        export_widget_png(self.critic_map, path)
+
+    def _export_sample_grid(self, path: str | Path) -> None:
+        check_exportable(self.frame is not None, "sample grid")
+        if not self.frame.is_image:
+            raise NothingToExport("The sample grid is drawn for images only, and this model makes "
+                                  "2-D points: export the critic map instead.")  # fmt: skip
+        export_widget_png(self.sample_grid, path)
+
+    def _export_grad_hist(self, path: str | Path) -> None:
+        export_widget_png(self.grad_hist, path, self.grad_hist.norms is not None, "gradient-norm histogram")
 
     def _pictures(self) -> tuple[list, list[str]]:
         real, _extent = (None, None)
@@ -386,10 +393,12 @@ class WGANPage(FamilyPage):
         return pictures, [f"step {f.step:,}" for f in frames]
 
     def export_gif(self, path: str | Path) -> Path:
+        check_exportable(len(self.timeline_bar.timeline) > 0, "evolution")
         pictures, _labels = self._pictures()
         return save_gif(pictures, path)
 
     def export_strip(self, path: str | Path) -> Path:
+        check_exportable(len(self.timeline_bar.timeline) > 0, "evolution")
         pictures, labels = self._pictures()
         return save_strip(pictures, labels, path)
 
@@ -403,6 +412,9 @@ class WGANPage(FamilyPage):
             path += f".{suffix}"
         try:
             written = self.export_gif(path) if kind == "gif" else self.export_strip(path)
+        except NothingToExport as exc:
+            self.show_message(str(exc), "error")
+            return
         except (OSError, ValueError) as exc:
             self.show_message(f"Could not export: {exc}", "error")
             return

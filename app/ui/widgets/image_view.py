@@ -51,3 +51,8 @@ class ImageGrid(ImagePanel):
     def set_images(self, images: np.ndarray, columns: int | None = None) -> None:
         self.images = np.asarray(images)
         self.set_image(tile_images(self.images, columns))
+
+    def clear_image(self) -> None:
+        """Show nothing, and forget the images too (exports read ``images``)."""
+        super().clear_image()
+        self.images = None

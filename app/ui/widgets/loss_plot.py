@@ -19,12 +19,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QTextOption
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGraphicsTextItem,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 MAX_POINTS = 20_000
 REDRAW_MS = 200  # at most 5 redraws a second
 DRAW_BUDGET = 0.03  # and at most this share of the GUI thread's time spent drawing the plot
 MAX_REDRAW_MS = 1000
+EMPTY_HINT = "Press Start to train: a curve for every term appears here."
+LEGEND_ROW = 4  # PlotItem's grid: 0 title, 1 top axis, 2 view, 3 bottom axis
+LEGEND_TEXT_SIZE = "8pt"
+LEGEND_SPACING = 10
+LEGEND_SAMPLE_WIDTH = 20  # pyqtgraph's ItemSample
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -114,12 +128,20 @@ class LossPlot(QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.legend = self.plot.addLegend(offset=(-10, 10))
-        self.empty_hint = pg.TextItem(
-            "Press Start to train: a curve for every term appears here.", color="#777777", anchor=(0.5, 0.5)
-        )
-        self.plot.addItem(self.empty_hint, ignoreBounds=True)
-        self.empty_hint.setPos(0.5, 0.5)
+        item = self.plot.getPlotItem()
+        # the legend sits under the plot, in as many columns as fit its width: it never covers a
+        # curve or the hint, and no entry is cut off however narrow the window
+        self.legend = pg.LegendItem(horSpacing=LEGEND_SPACING, verSpacing=-4, labelTextSize=LEGEND_TEXT_SIZE)
+        item.legend = self.legend  # as addLegend does: named curves join it as they are added
+        self.legend.setMinimumWidth(0)  # its columns are fitted to the width; it never widens the plot
+        item.layout.addItem(self.legend, LEGEND_ROW, 0, 1, 3)
+        item.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignHCenter)
+        item.vb.sigResized.connect(self._fit_legend)
+        # the hint lives in the view's own pixels (not data coordinates): always centred and whole
+        self.empty_hint = QGraphicsTextItem(EMPTY_HINT, item.vb)
+        self.empty_hint.setDefaultTextColor(QColor("#777777"))
+        self.empty_hint.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignCenter))
+        item.vb.sigResized.connect(self._place_empty_hint)
         self._right_view: pg.ViewBox | None = None
 
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
@@ -176,7 +198,7 @@ class LossPlot(QWidget):
             self.legend.addItem(series.smooth_item, f"{label} (right axis)")
         else:
             self.plot.addItem(series.raw_item)
-            self.plot.addItem(series.smooth_item)
+            self.plot.addItem(series.smooth_item)  # named: it joins the legend
         for item in (series.raw_item, series.smooth_item):
             item.setClipToView(True)
         # raw curves are faint context: subsampling draws them cheaply; the smoothed curves
@@ -184,6 +206,7 @@ class LossPlot(QWidget):
         series.raw_item.setDownsampling(auto=True, method="subsample")
         series.smooth_item.setDownsampling(auto=True, method="mean")
         self.series[key] = series
+        self._fit_legend()
 
     def _right_axis_view(self) -> pg.ViewBox:
         if self._right_view is None:
@@ -216,10 +239,21 @@ class LossPlot(QWidget):
                 self._dirty = True
 
     def clear(self) -> None:
+        """Forget every point and go back to the empty plot: the hint, and ranges of [0, 1]."""
         for series in self.series.values():
             series.reset()
         self._dirty = True
         self.redraw()
+        for view, axes in ((self.plot.getPlotItem().vb, "xy"), (self._right_view, "y")):
+            if view is None:
+                continue
+            if "x" in axes:
+                view.setXRange(0.0, 1.0, padding=0.0)
+            view.setYRange(0.0, 1.0, padding=0.0)
+            view.enableAutoRange()  # the next points set the ranges again
+
+    def has_data(self) -> bool:
+        return any(series.n for series in self.series.values())
 
     def point_count(self, key: str) -> int:
         return self.series[key].n if key in self.series else 0
@@ -238,6 +272,30 @@ class LossPlot(QWidget):
             for step in sorted(table):
                 row = table[step]
                 writer.writerow([int(step), *(float(row[k]) if k in row else "" for k in keys)])
+
+    # --- legend and hint ---------------------------------------------------------------------
+    def _fit_legend(self, *_args) -> None:
+        """As many legend columns as fit the plot's width (entries fill the rows left to right)."""
+        items = self.legend.items
+        if not items:
+            return
+        available = self.plot.viewport().width() - 2 * LEGEND_SPACING  # not the item: it may overflow
+        # an entry: sample, spacing, label, spacing (and a little slack for the label's margins)
+        widths = [LEGEND_SAMPLE_WIDTH + label.preferredWidth() + 2 * LEGEND_SPACING + 4 for _, label in items]
+        columns = 1
+        for count in range(len(items), 1, -1):
+            column_widths = [max(widths[c::count]) for c in range(count)]
+            if sum(column_widths) <= available:
+                columns = count
+                break
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+
+    def _place_empty_hint(self, *_args) -> None:
+        rect = self.plot.getPlotItem().vb.rect()
+        self.empty_hint.setTextWidth(max(60.0, rect.width() - 20.0))
+        hint = self.empty_hint.boundingRect()
+        self.empty_hint.setPos(rect.center().x() - hint.width() / 2, rect.center().y() - hint.height() / 2)
 
     # --- drawing ----------------------------------------------------------------------------
     def _redraw_if_visible(self) -> None:
@@ -259,7 +317,7 @@ class LossPlot(QWidget):
         if not self._dirty:
             return
         self._dirty = False
-        self.empty_hint.setVisible(not any(series.n for series in self.series.values()))
+        self.empty_hint.setVisible(not self.has_data())
         for series in self.series.values():
             x, raw, smooth = series.steps, series.values, series.smooth
             if not series.smoothed:

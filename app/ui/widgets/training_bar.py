@@ -154,8 +154,16 @@ class TrainingBar(QWidget):
         self.dataset.setEnabled(changeable)
         self.browse_button.setEnabled(changeable)
         self.device.setEnabled(changeable)
+        paused_at = self._paused_at
+        if state == "running" and paused_at is not None:  # resumed: not "paused" until the next report
+            self.progress.setFormat(f"step {paused_at.step:,}/{paused_at.total:,} — running")
+        if state != "paused":
+            self._paused_at = None
+
+    _paused_at: ProgressEvent | None = None  # the report shown while paused
 
     def show_progress(self, event: ProgressEvent) -> None:
+        self._paused_at = event if event.state == "paused" else None
         fraction = event.step / event.total if event.total else 0.0
         self.progress.setValue(int(round(100 * min(1.0, fraction))))
         if event.state == "paused":
@@ -172,6 +180,11 @@ class TrainingBar(QWidget):
         if total:
             self.progress.setValue(int(round(100 * min(1.0, step / total))))
         self.progress.setFormat(f"step {step:,} — {words.get(reason, reason)}")
+
+    def show_idle(self, step: int | None = None) -> None:
+        """No run: "idle", or "idle · step N" for a model (an opened checkpoint) at step N."""
+        self.progress.setValue(0)
+        self.progress.setFormat("idle" if step is None else f"idle · step {step:,}")
 
     def set_status(self, text: str, level: str = "info") -> None:
         colours = {"info": "", "warning": "color: #8a6d00;", "error": "color: #c62828;"}
