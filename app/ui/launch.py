@@ -21,6 +21,17 @@ def _quiet_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
+def _collect_garbage_on_the_gui_thread(app) -> None:
+    """Python's cyclic collector runs on whichever thread allocates when it is due; run on the
+    training thread, it can delete Qt objects there while the GUI thread deletes others, and
+    the two deadlock or crash. pyqtgraph's collector turns automatic collection off and
+    collects on a GUI-thread timer instead (once a second, the generations that are due)."""
+    if getattr(app, "garbage_collector", None) is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        app.garbage_collector = GarbageCollector(interval=1.0)
+
+
 def create_app(argv: list[str] | None = None):
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -29,6 +40,7 @@ def create_app(argv: list[str] | None = None):
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("genplay")
     app.setOrganizationName("genplay")
+    _collect_garbage_on_the_gui_thread(app)
     from resources import ICON
 
     if ICON.exists():
