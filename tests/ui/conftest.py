@@ -6,17 +6,23 @@ import gc
 
 import pytest
 
+FULL_COLLECTION_EVERY = 10  # a full collection costs ~0.2 s with torch loaded; young ones ~ms
+_gui_tests_run = 0
+
 
 @pytest.fixture(autouse=True)
 def garbage_collected_on_the_gui_thread():
     """Python's cyclic collector runs on whichever thread allocates when it is due: during a
     test, that may be a trainer thread, which then deletes the Qt widgets of an earlier test
     while the GUI thread deletes others, and the two deadlock (each holds what the other waits
-    for: a Qt connection lock and the GIL). Collect here, on the GUI thread, and only here."""
-    gc.collect()
+    for: a Qt connection lock and the GIL). So no automatic collection during a GUI test; the
+    young generations are collected after each, here on the GUI thread (as the app does on a
+    timer), and everything every few tests."""
+    global _gui_tests_run
     gc.disable()
     yield
-    gc.collect()
+    _gui_tests_run += 1
+    gc.collect(2 if _gui_tests_run % FULL_COLLECTION_EVERY == 0 else 1)
     gc.enable()
 
 
