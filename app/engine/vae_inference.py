@@ -21,10 +21,12 @@ ENCODE_CHUNK = 256  # examples per forward pass when encoding a dataset
 
 
 class SnapshotVAE:
-    """The views' own VAE: rebuilt only when the config changes, reloaded on every snapshot."""
+    """The views' own VAE: rebuilt only when the config changes, reloaded from the newest snapshot
+    when a view next uses it."""
 
     def __init__(self) -> None:
         self.model: VAE | None = None
+        self._unloaded: dict[str, torch.Tensor] | None = None  # the newest weights, not yet copied in
         self.config: VAEConfig | None = None
         self.step: int | None = None
         self.snapshot: ModelSnapshot | None = None
@@ -41,13 +43,15 @@ class SnapshotVAE:
         """Show ``snapshot``'s weights; True when the model was (re)built for a new config."""
         self.snapshot = snapshot
         if snapshot is None:
-            self.model, self.config, self.step = None, None, None
+            self.model, self.config, self.step, self._unloaded = None, None, None, None
             return True
         rebuilt = self.model is None or snapshot.config != self.config
         if rebuilt:
             self.model = VAE(snapshot.config).eval()
             self.config = snapshot.config
-        self.model.load_state_dict(snapshot.tensors, strict=True)  # copies: no aliasing
+        # loaded when a view first asks for the model: during training, snapshots arrive twice a
+        # second while the visible tab may need none of them, and copying them in costs GUI time
+        self._unloaded = snapshot.tensors
         self.step = snapshot.step
         return rebuilt
 
@@ -62,6 +66,9 @@ class SnapshotVAE:
     def _require(self) -> VAE:
         if self.model is None:
             raise RuntimeError("no model: train one or open a checkpoint")
+        if self._unloaded is not None:
+            self.model.load_state_dict(self._unloaded, strict=True)  # copies: no aliasing
+            self._unloaded = None
         return self.model
 
     @torch.inference_mode()

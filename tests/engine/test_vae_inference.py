@@ -165,3 +165,23 @@ def test_labelled_grid_png_has_room_for_labels(tmp_path):
     with Image.open(path) as saved:
         assert saved.width > plain.width and saved.height > plain.height
         assert saved.mode == "RGB"
+
+
+def test_snapshot_weights_are_copied_in_only_when_a_view_uses_them(model, monkeypatch):
+    vae = SnapshotVAE()
+    vae.update(snapshot_of(model, 1))
+    loads = []
+    original = VAE.load_state_dict
+
+    def counted_load(self, *args, **kwargs):
+        loads.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(VAE, "load_state_dict", counted_load)
+    for step in range(2, 12):  # snapshots while the visible tab needs no model: no copies
+        vae.update(snapshot_of(model, step))
+    assert loads == [] and vae.step == 11
+    z = np.zeros((1, 3), np.float32)
+    np.testing.assert_allclose(vae.decode(z), model.decode(torch.from_numpy(z)).detach().numpy(), atol=1e-6)
+    vae.decode(z)
+    assert loads == [1]  # the newest weights, copied in once
