@@ -65,14 +65,18 @@ class KlBars(pg.PlotWidget):
         self._title()
 
     def _title(self) -> None:
+        # the title stays short (a title wider than the plot pushes the bars out of the widget);
+        # the step and the free-bits note go under the axis, where their length costs nothing
         if self.values is None:
             self.setTitle("KL per dimension", size="10pt")
+            self.setLabel("bottom", "latent dimension i")
             return
         active = int((self.values >= ACTIVE_KL).sum())
-        when = f" · step {self.step:,}" if self.step is not None else ""
+        total, count = self.values.sum(), len(self.values)
+        self.setTitle(f"KL per dimension: Σ = {total:.2f} nats, {active}/{count} in use", size="10pt")
+        axis = "latent dimension i"
+        if self.step is not None:
+            axis += f" · step {self.step:,}"
         if self.floor > 0:
-            when += f" · red dashes: free bits λ = {self.floor:g}"
-        self.setTitle(
-            f"KL per dimension: Σ = {self.values.sum():.2f} nats, {active}/{len(self.values)} in use{when}",
-            size="10pt",
-        )
+            axis += f" · red dashes: free bits λ = {self.floor:g}"
+        self.setLabel("bottom", axis)
