@@ -129,3 +129,39 @@ def test_the_legend_stays_under_the_plot_and_whole_at_any_width(qtbot):
                 assert rect.top() >= view.bottom(), label.text  # below the curves, never on them
                 assert visible.contains(rect), label.text  # not cut off
     assert columns[360] < columns[560] < columns[1100]  # as many columns as fit: fewer rows when wide
+
+
+def test_a_redraw_that_moves_the_ranges_paints_once(qtbot):
+    from PySide6.QtCore import QEvent, QObject
+
+    plot = LossPlot("testPlot")
+    qtbot.addWidget(plot)
+    plot.resize(500, 350)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.add_series("loss", "loss")
+
+    class PaintCounter(QObject):
+        count = 0
+
+        def eventFilter(self, _obj, event):  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    counter = PaintCounter()
+    plot.plot.viewport().installEventFilter(counter)
+    for step in range(1, 51):  # the first points also bring the legend and the axes' widths
+        plot.append(step, {"loss": 10.0 / step})
+    plot._redraw_if_visible()
+    qtbot.wait(50)
+    for round_index in range(1, 4):  # each round extends x and lowers y: both ranges move
+        for step in range(round_index * 50 + 1, round_index * 50 + 51):
+            plot.append(step, {"loss": 10.0 / step})
+        before = counter.count
+        plot._redraw_if_visible()
+        qtbot.wait(50)
+        assert counter.count - before == 1
+    assert plot.plot.last_paint_s > 0  # the budget knows what painting costs
+    x_low, x_high = plot.plot.getPlotItem().vb.viewRange()[0]
+    assert x_low <= 1 and x_high >= 200

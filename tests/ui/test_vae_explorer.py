@@ -294,3 +294,21 @@ def test_after_new_model_no_export_writes_the_old_model_or_a_blank(page, qtbot, 
         assert not path.exists(), label
         sentence = str(refused.value)
         assert sentence.startswith("There is no ") and sentence.endswith(".") and sentence.count(". ") == 0
+
+
+def test_the_elbo_readout_coalesces_live_metrics(qtbot):
+    from app.ui.vae.elbo_readout import LIVE_RENDER_MS, ElboReadout
+
+    readout = ElboReadout()
+    qtbot.addWidget(readout)
+    shown: list[str] = []
+    readout.render = lambda original=readout.render: (original(), shown.append(readout.text()))
+    readout._live.timeout.disconnect()
+    readout._live.timeout.connect(readout.render)
+    for step in range(1, 11):  # ten batches within a fraction of the render interval
+        readout.show_metrics([(step, "train", {"recon": 100.0 - step, "kl": 5.0})])
+    assert shown == []  # nothing laid out yet
+    qtbot.waitUntil(lambda: len(shown) == 1, timeout=LIVE_RENDER_MS * 4)
+    qtbot.wait(LIVE_RENDER_MS + 50)
+    assert len(shown) == 1 and "step 10" in shown[0]  # one render, with the newest numbers
+    assert "−95.00" in shown[0]  # ELBO = −recon − KL = −(90 + 5)

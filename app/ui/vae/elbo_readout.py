@@ -8,8 +8,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
+
+# Training metrics arrive 10 times a second; the table re-renders at most 4 times a second.
+# Numbers changing faster cannot be read, and laying out a rich-text table each time costs
+# the GUI thread as much as all the plots together (time the trainer waits for the GIL).
+LIVE_RENDER_MS = 250
 
 
 @dataclass
@@ -41,11 +46,16 @@ class ElboReadout(QLabel):
         self.validation: TermRow | None = None
         self.beta = 1.0
         self.free_bits = 0.0
+        self._live = QTimer(self)
+        self._live.setSingleShot(True)
+        self._live.setInterval(LIVE_RENDER_MS)
+        self._live.timeout.connect(self.render)
         self.render()
 
     # --- inputs -----------------------------------------------------------------------------
     def show_metrics(self, batch: list) -> None:
-        """Take the newest training and validation metrics of a batch [(step, kind, metrics)]."""
+        """Take the newest training and validation metrics of a batch [(step, kind, metrics)];
+        the table shows them within ``LIVE_RENDER_MS``."""
         for step, kind, metrics in batch:
             if kind == "train" and "recon" in metrics and "kl" in metrics:
                 self.training = TermRow(
@@ -56,7 +66,8 @@ class ElboReadout(QLabel):
                 self.validation = TermRow(
                     f"validation · step {step:,}", metrics["val_recon"], metrics["val_kl"]
                 )
-        self.render()
+        if not self._live.isActive():
+            self._live.start()
 
     def show_row(self, which: str, row: TermRow | None) -> None:
         """Set the ``training`` or ``validation`` row directly (e.g. from a checkpoint)."""
@@ -94,6 +105,7 @@ class ElboReadout(QLabel):
         return f"{_num(row.recon)} + {row.beta:.3g} × {_num(penalised)} = <b>{_num(row.objective)}</b>"
 
     def render(self) -> None:
+        self._live.stop()  # whatever was waiting is shown now
         floor = "max(λ, KL<sub>i</sub>)" if self.free_bits > 0 else "KL<sub>i</sub>"
         header = (
             "<tr style='color:#0b4f9c'><td></td><td align=right><b>ELBO</b></td><td>=</td>"
