@@ -17,6 +17,9 @@ with the 1-Lipschitz constraint enforced by one of
 
 MLP networks for 2-D points; small convolutional networks for images. The critic has no
 batch normalisation: the penalty is per example, and batch norm would couple the examples.
+The image generator may use it (as DCGAN and the WGAN-GP paper's image generators do), and
+may grow its images by nearest-neighbour upsampling and a 3×3 convolution instead of strided
+transposed convolutions, which leave checkerboard artefacts on sharp-edged images.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class WGANConfig:
     hidden_dims: tuple[int, ...] = (128, 128, 128)  # MLP: widths of the hidden layers
     conv_channels: tuple[int, ...] = (32, 64)  # conv: each critic layer halves H and W (CPU-sized)
     lipschitz: Lipschitz = "gp"
+    # conv generator only; the defaults rebuild checkpoints written before these existed
+    generator_upsampling: Literal["transposed", "nearest"] = "transposed"
+    generator_batch_norm: bool = False
 
     @property
     def is_image(self) -> bool:
@@ -112,22 +118,38 @@ class Generator(nn.Module):
             body = _mlp([config.latent_dim, *widths], nn.ReLU)
             self.net = nn.Sequential(*body, nn.Linear(widths[-1], config.data_dim))
         else:
-            c, h, w = config.data_shape
-            chans = list(reversed(config.conv_channels))  # widest first: 128 → 64 → C
-            factor = 2 ** len(chans)
-            self._start = (chans[0], h // factor, w // factor)
-            up: list[nn.Module] = []
+            self.net = self._conv_net(config)
+
+    @staticmethod
+    def _conv_net(config: WGANConfig) -> nn.Sequential:
+        """z → (C₀, H/2ᴸ, W/2ᴸ), then L steps that double H and W, widest first (128 → 64 → …)."""
+        c, h, w = config.data_shape
+        chans = list(reversed(config.conv_channels))
+        factor = 2 ** len(chans)
+        start = (chans[0], h // factor, w // factor)
+        norm = config.generator_batch_norm
+
+        def settle(channels: int) -> list[nn.Module]:
+            return [nn.BatchNorm2d(channels), nn.ReLU()] if norm else [nn.ReLU()]
+
+        layers: list[nn.Module] = [
+            nn.Linear(config.latent_dim, start[0] * start[1] * start[2]),
+            nn.Unflatten(1, start),  # (B, C₀, H/2ᴸ, W/2ᴸ)
+            *settle(start[0]),
+        ]
+        if config.generator_upsampling == "transposed":
             for i, ch in enumerate(chans):
                 out_ch = chans[i + 1] if i + 1 < len(chans) else c
-                up.append(nn.ConvTranspose2d(ch, out_ch, 4, stride=2, padding=1))  # doubles H, W
+                layers.append(nn.ConvTranspose2d(ch, out_ch, 4, stride=2, padding=1))  # doubles H, W
                 if i + 1 < len(chans):
-                    up.append(nn.ReLU())
-            self.net = nn.Sequential(
-                nn.Linear(config.latent_dim, chans[0] * (h // factor) * (w // factor)),
-                nn.ReLU(),
-                nn.Unflatten(1, self._start),  # (B, C₀, H/2ᴸ, W/2ᴸ)
-                *up,
-            )
+                    layers += settle(out_ch)
+        else:
+            outs = [*chans[1:], max(1, chans[-1] // 2)]  # the last step keeps half the channels
+            for ch, out_ch in zip(chans, outs, strict=True):
+                layers += [nn.Upsample(scale_factor=2, mode="nearest"),  # doubles H, W
+                           nn.Conv2d(ch, out_ch, 3, padding=1), *settle(out_ch)]  # fmt: skip
+            layers.append(nn.Conv2d(outs[-1], c, 3, padding=1))  # (B, C, H, W)
+        return nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         out = self.net(z).view(-1, *self.config.data_shape)  # (B, *data_shape)

@@ -224,3 +224,21 @@ def test_cli_trains_and_samples_points_and_images(tmp_path, small_shapes, monkey
     images = np.load(images_path)
     assert images.shape == (6, 1, 32, 32) and 0.0 <= images.min() and images.max() <= 1.0
     assert run_cli("sample", str(image_out), "--n", "6", "--out", str(tmp_path / "grid.png")) == 0
+
+
+def test_a_batch_norm_generator_round_trips_through_a_checkpoint(tmp_path, small_shapes):
+    data = small_shapes
+    model_config, hparams, train = build_configs("wgan", data, {"steps": 2, "batch_size": 16, "val_every": 0})
+    assert model_config.conv_channels == (32, 64, 128)  # 32×32 images: three halvings
+    assert model_config.generator_upsampling == "nearest" and model_config.generator_batch_norm
+    trainer = Trainer(create_task("wgan", data, model_config, hparams, train))
+    trainer.run()
+    path = trainer.save(tmp_path / "bn.safetensors")
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.config == model_config
+    state = trainer.task.model.state_dict()
+    assert int(state["generator.net.2.num_batches_tracked"]) == 2 * 6  # 5 critic + 1 generator forwards
+    model = checkpoint.build_model()
+    for key, value in state.items():
+        assert torch.equal(model.state_dict()[key], value), key
+    assert not model.training

@@ -84,8 +84,18 @@ def test_critic_loss_without_lambda_only_measures_and_without_alpha_skips_the_pe
             (5, 3, 32, 32),
         ),
         (WGANConfig(data_shape=(1, 10, 10), latent_dim=4, arch="mlp", hidden_dims=(32,)), (5, 1, 10, 10)),
+        (
+            WGANConfig(data_shape=(1, 32, 32), latent_dim=8, arch="conv", conv_channels=(8, 16, 32),
+                       generator_upsampling="nearest", generator_batch_norm=True),
+            (5, 1, 32, 32),
+        ),
+        (
+            WGANConfig(data_shape=(1, 28, 28), latent_dim=8, arch="conv", conv_channels=(8, 16),
+                       generator_upsampling="nearest"),
+            (5, 1, 28, 28),
+        ),
     ],
-)
+)  # fmt: skip
 def test_generator_and_critic_shapes(config, batch_shape):
     model = WGAN(config)
     with torch.no_grad():
@@ -94,6 +104,27 @@ def test_generator_and_critic_shapes(config, batch_shape):
     if config.is_image:
         assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0  # a sigmoid into the pixel range
     assert tuple(model.critic(x).shape) == (5,)
+
+
+def test_the_nearest_generator_upsamples_then_convolves_and_may_normalise():
+    config = WGANConfig(data_shape=(1, 32, 32), latent_dim=8, arch="conv", conv_channels=(8, 16, 32),
+                        generator_upsampling="nearest", generator_batch_norm=True)  # fmt: skip
+    generator = WGAN(config).generator
+    kinds = [type(m) for m in generator.net]
+    assert kinds.count(nn.Upsample) == 3 and nn.ConvTranspose2d not in kinds
+    convs = [m for m in generator.net if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(32, 16), (16, 8), (8, 4), (4, 1)]
+    assert [m.num_features for m in generator.net if isinstance(m, nn.BatchNorm2d)] == [32, 16, 8, 4]
+    generator.eval()  # running statistics: a sample does not depend on the rest of its batch
+    z = torch.randn(6, 8)
+    with torch.no_grad():
+        assert torch.allclose(generator(z)[:1], generator(z[:1]), atol=1e-6)
+
+
+def test_the_transposed_generator_keeps_the_names_of_older_checkpoints():
+    config = WGANConfig(data_shape=(1, 32, 32), latent_dim=8, arch="conv")  # the defaults of old files
+    names = [k for k in WGAN(config).generator.state_dict() if k.startswith("net.")]
+    assert names == ["net.0.weight", "net.0.bias", "net.3.weight", "net.3.bias", "net.5.weight", "net.5.bias"]
 
 
 def test_the_conv_critic_has_no_batch_norm():

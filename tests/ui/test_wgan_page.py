@@ -37,6 +37,10 @@ def test_choosing_data_of_another_kind_switches_the_model_defaults(page, tmp_pat
     np.save(tmp_path / "my_points.npy", np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32))
     page.bar.dataset.setCurrentText(str(tmp_path))  # a folder: images
     assert page.form.value("arch") == "conv" and page.form.value("batch_size") == 64
+    assert page.form.value("conv_channels") == (32, 64)  # two halvings: 28×28 and 32×32 both fit
+    assert page.form.value("generator_upsampling") == "nearest" and page.form.value("generator_batch_norm")
+    page.bar.dataset.setCurrentText("shapes")  # known to be 32×32: room for a third halving
+    assert page.form.value("conv_channels") == (32, 64, 128)
     page.bar.dataset.setCurrentText(str(tmp_path / "my_points.npy"))
     assert page.form.value("arch") == "mlp" and page.form.value("latent_dim") == 2
 
@@ -48,6 +52,18 @@ def test_text_data_is_named_as_the_wrong_kind_and_changes_nothing(page):
     assert page.form.values() == before
     page.bar.dataset.setCurrentText("shapes")  # images again: the image defaults apply
     assert page.form.value("arch") == "conv" and page.bar.status.text() == "Ready."
+
+
+def test_shape_settings_of_the_other_architecture_are_greyed_out(page):
+    page.form.editors["arch"].setCurrentText("conv")  # chosen by hand
+    assert page.form.editors["conv_channels"].isEnabled() and not page.form.editors["hidden_dims"].isEnabled()
+    page.form.set_values({"arch": "mlp"})  # set by the page (a dataset or a checkpoint)
+    assert page.form.editors["hidden_dims"].isEnabled() and not page.form.editors["conv_channels"].isEnabled()
+    assert not page.form.editors["generator_batch_norm"].isEnabled()
+    page.form.set_values({"arch": "conv"})
+    assert not page.form.editors["hidden_dims"].isEnabled()
+    editors = page.form.editors
+    assert editors["conv_channels"].isEnabled() and editors["generator_upsampling"].isEnabled()
 
 
 def test_settings_that_the_chosen_constraint_ignores_are_greyed_out(page):

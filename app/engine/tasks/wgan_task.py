@@ -110,8 +110,11 @@ class WGANTask(Task):
         if data.kind == "points":
             return WGANConfig(data_shape=shape, latent_dim=2, arch="mlp")
         _, h, w = shape
-        if h % 4 == 0 and w % 4 == 0:
-            return WGANConfig(data_shape=shape, latent_dim=64, arch="conv")
+        for channels in ((32, 64, 128), (32, 64)):  # three halvings where the sides allow (32×32)
+            factor = 2 ** len(channels)
+            if h % factor == 0 and w % factor == 0:
+                return WGANConfig(data_shape=shape, latent_dim=64, arch="conv", conv_channels=channels,
+                                  generator_upsampling="nearest", generator_batch_norm=True)  # fmt: skip
         return WGANConfig(data_shape=shape, latent_dim=64, arch="mlp", hidden_dims=(512, 512))
 
     @classmethod

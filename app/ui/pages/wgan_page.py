@@ -62,8 +62,10 @@ KIND_DEFAULTS = {
     "points": {"latent_dim": 2, "arch": "mlp", "hidden_dims": (128, 128, 128), "batch_size": 256,
                "steps": 10000},
     "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
-               "steps": 3000},
+               "generator_upsampling": "nearest", "generator_batch_norm": True, "steps": 3000},
 }  # fmt: skip
+# two halvings fit 28×28 (MNIST) and 32×32; the built-in shapes are 32×32, which fits a third
+CONV_CHANNELS_BY_DATASET = {"shapes": (32, 64, 128)}
 
 
 def wgan_fields() -> list[FieldSpec]:
@@ -77,6 +79,14 @@ def wgan_fields() -> list[FieldSpec]:
                   tooltip="Widths of the hidden layers of both MLPs, e.g. 128,128,128."),
         FieldSpec("conv_channels", "Channels (conv)", "ints", (32, 64), 1, 512, group="model",
                   tooltip="Channels of each stride-2 critic layer; the generator mirrors them."),
+        FieldSpec("generator_upsampling", "Generator upsampling", "choice", "transposed",
+                  choices=("transposed", "nearest"), group="model",
+                  tooltip="How the conv generator doubles its image: a stride-2 transposed convolution, "
+                          "or nearest-neighbour upsampling and a 3×3 convolution (no checkerboard "
+                          "artefacts; crisper edges)."),
+        FieldSpec("generator_batch_norm", "Batch norm in G", "bool", False, group="model",
+                  tooltip="Batch normalisation in the conv generator (as in DCGAN); the critic never "
+                          "has it, since the gradient penalty is taken per example."),
         FieldSpec("lipschitz", "Lipschitz constraint", "choice", "gp", choices=("gp", "clip", "spectral"),
                   group="model", tooltip=f"{GP_TIP}\n{CLIP_TIP}\n{SPECTRAL_TIP}",
                   choice_tooltips=(GP_TIP, CLIP_TIP, SPECTRAL_TIP)),
@@ -144,6 +154,8 @@ class WGANPage(FamilyPage):
         self.timeline_bar.exportStripClicked.connect(self._export_strip_dialog)
         self.bar.dataset.currentTextChanged.connect(self._dataset_changed)
         self.form.editors["lipschitz"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
+        self.form.editors["arch"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
+        self.form.valuesSet.connect(self._grey_out_unused_fields)
         self._build_layout()
         self._run_state_changed("idle")
         self._show_placeholder()
@@ -310,8 +322,9 @@ class WGANPage(FamilyPage):
         self._grey_out_unused_fields()
 
     def _grey_out_unused_fields(self) -> None:
-        """λ matters only with the penalty, c only with clipping, Adam's βs only without clipping."""
-        lipschitz = self.form.value("lipschitz")
+        """λ matters only with the penalty, c only with clipping, Adam's βs only without clipping;
+        the widths only with MLPs, the channels and generator choices only with conv nets."""
+        lipschitz, conv = self.form.value("lipschitz"), self.form.value("arch") == "conv"
         used = {
             "gp_lambda": lipschitz == "gp",
             "clip_value": lipschitz == "clip",
@@ -320,6 +333,14 @@ class WGANPage(FamilyPage):
         }
         for key, on in used.items():
             self.form.editors[key].setEnabled(on)
+        shape_fields = {
+            "hidden_dims": not conv,
+            "conv_channels": conv,
+            "generator_upsampling": conv,
+            "generator_batch_norm": conv,
+        }
+        for key, on in shape_fields.items():  # the model's shape is fixed while a run is active
+            self.form.editors[key].setEnabled(on and self.state == "idle")
 
     # --- dataset, checkpoints, new model ------------------------------------------------------------------
     def _dataset_changed(self, name: str) -> None:
@@ -327,11 +348,17 @@ class WGANPage(FamilyPage):
             return
         self._data = None  # load the newly chosen dataset on next use
         kind = guess_data_kind(name)
-        if kind not in KIND_DEFAULTS or kind == self._data_kind:
+        if kind not in KIND_DEFAULTS:
             return  # unknown, or data the WGAN-GP cannot train on (the base class says so)
+        values = dict(KIND_DEFAULTS[kind]) if kind != self._data_kind else {}
         self._data_kind = kind
-        if not self._applying_checkpoint:
-            self.form.set_values(KIND_DEFAULTS[kind])
+        if self._applying_checkpoint:
+            return  # the form shows the checkpoint's own settings
+        if kind == "images":  # sized for the images: a third halving only where the sides allow it
+            two_halvings = KIND_DEFAULTS["images"]["conv_channels"]
+            values["conv_channels"] = CONV_CHANNELS_BY_DATASET.get(name, two_halvings)
+        if values:
+            self.form.set_values(values)
 
     def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
         if self.is_active:

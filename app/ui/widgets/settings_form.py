@@ -97,6 +97,7 @@ class SettingsForm(QWidget):
 
     liveChanged = Signal(str, object)  # key, value — a live field got a new valid value
     validityChanged = Signal(bool)
+    valuesSet = Signal()  # set_values() replaced some values (editors' own signals stay quiet)
 
     def __init__(self, specs: list[FieldSpec], name_prefix: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -198,6 +199,7 @@ class SettingsForm(QWidget):
                 editor.setText(_format(spec, value))
             editor.blockSignals(False)
             self._show_error(key, "")
+        self.valuesSet.emit()
 
     def is_valid(self) -> bool:
         return not self._invalid
