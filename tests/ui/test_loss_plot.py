@@ -165,3 +165,16 @@ def test_a_redraw_that_moves_the_ranges_paints_once(qtbot):
     assert plot.plot.last_paint_s > 0  # the budget knows what painting costs
     x_low, x_high = plot.plot.getPlotItem().vb.viewRange()[0]
     assert x_low <= 1 and x_high >= 200
+
+
+def test_axes_show_plain_numbers_without_si_scaling(qtbot):
+    plot = LossPlot("testPlot")
+    qtbot.addWidget(plot)
+    plot.add_series("w1", "W1", right_axis=True)
+    plot.set_right_label("W1 estimate")
+    for step in range(1, 50):
+        plot.append(step, {"w1": 0.0005 * step})  # small values: pyqtgraph would show "x0.001"
+    plot.redraw()
+    for name in ("left", "bottom", "right"):
+        axis = plot.plot.getPlotItem().getAxis(name)
+        assert axis.autoSIPrefixScale == 1.0 and "x0.001" not in axis.labelString()

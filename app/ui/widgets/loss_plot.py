@@ -140,6 +140,8 @@ class LossPlot(QWidget):
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         item = self.plot.getPlotItem()
+        for name in ("left", "bottom", "right"):  # plain numbers: "300 (x0.001)" for 0.3 misleads
+            item.getAxis(name).enableAutoSIPrefix(False)
         # the legend sits under the plot, in as many columns as fit its width: it never covers a
         # curve or the hint, and no entry is cut off however narrow the window
         self.legend = pg.LegendItem(horSpacing=LEGEND_SPACING, verSpacing=-4, labelTextSize=LEGEND_TEXT_SIZE)
