@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_shortcuts()
         self._shippedDataReady.connect(lambda payload: self._adopt_shipped(*payload))
-        self.statusBar().showMessage("Ready.")
+        self.statusBar().showMessage("Ready.", 5000)  # transient: each page has its own status line
 
     # --- menus ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
