@@ -156,6 +156,7 @@ class WGANPage(FamilyPage):
         self.form.editors["lipschitz"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
         self.form.editors["arch"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
         self.form.valuesSet.connect(self._grey_out_unused_fields)
+        self._grey_out_unused_fields()
         self._build_layout()
         self._run_state_changed("idle")
         self._show_placeholder()
@@ -319,7 +320,6 @@ class WGANPage(FamilyPage):
         can_act = state in ("idle", "paused")
         self.critic_button.setEnabled(can_act)
         self.generator_button.setEnabled(can_act)
-        self._grey_out_unused_fields()
 
     def _grey_out_unused_fields(self) -> None:
         """λ matters only with the penalty, c only with clipping, Adam's βs only without clipping;
@@ -330,17 +330,12 @@ class WGANPage(FamilyPage):
             "clip_value": lipschitz == "clip",
             "adam_beta1": lipschitz != "clip",
             "adam_beta2": lipschitz != "clip",
-        }
-        for key, on in used.items():
-            self.form.editors[key].setEnabled(on)
-        shape_fields = {
             "hidden_dims": not conv,
             "conv_channels": conv,
             "generator_upsampling": conv,
             "generator_batch_norm": conv,
         }
-        for key, on in shape_fields.items():  # the model's shape is fixed while a run is active
-            self.form.editors[key].setEnabled(on and self.state == "idle")
+        self.form.set_unused({key for key, on in used.items() if not on})
 
     # --- dataset, checkpoints, new model ------------------------------------------------------------------
     def _dataset_changed(self, name: str) -> None:

@@ -106,6 +106,7 @@ class SettingsForm(QWidget):
         self.errors: dict[str, QLabel] = {}
         self._invalid: set[str] = set()
         self._running = False
+        self._unused: set[str] = set()  # greyed out: other settings make them irrelevant
         self.group_widgets: dict[str, QWidget] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -208,8 +209,16 @@ class SettingsForm(QWidget):
     def set_running(self, running: bool) -> None:
         """Lock fields that cannot change during a run."""
         self._running = running
+        self._apply_enabled()
+
+    def set_unused(self, keys: set[str]) -> None:
+        """Grey out fields the other settings make irrelevant (e.g. λ under weight clipping)."""
+        self._unused = set(keys)
+        self._apply_enabled()
+
+    def _apply_enabled(self) -> None:
         for key, spec in self.specs.items():
-            self.editors[key].setEnabled(spec.live or not running)
+            self.editors[key].setEnabled((spec.live or not self._running) and key not in self._unused)
 
     def _edited(self, key: str) -> None:
         try:
