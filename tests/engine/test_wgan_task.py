@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -213,7 +214,7 @@ def test_cli_trains_and_samples_points_and_images(tmp_path, small_shapes, monkey
 
     from app.engine import data as data_module
 
-    small = data_module.BuiltinDataset("images", lambda seed: small_shapes, "small shapes")
+    small = dataclasses.replace(data_module.BUILTIN_DATASETS["shapes"], load=lambda seed: small_shapes)
     monkeypatch.setitem(data_module.BUILTIN_DATASETS, "shapes", small)
     image_out = tmp_path / "shapes.safetensors"
     assert run_cli("train", "wgan", "--dataset", "shapes", "--steps", "1", "--batch-size", "4",
@@ -242,3 +243,18 @@ def test_a_batch_norm_generator_round_trips_through_a_checkpoint(tmp_path, small
     for key, value in state.items():
         assert torch.equal(model.state_dict()[key], value), key
     assert not model.training
+
+
+def test_conv_channels_follow_the_image_size():
+    from app.engine.tasks.wgan_task import default_conv_channels
+
+    assert default_conv_channels(32, 32) == (32, 64, 128)
+    assert default_conv_channels(28, 28) == (32, 64)  # 28 = 4 · 7: only two halvings
+    assert default_conv_channels(30, 30) is None  # an MLP then
+
+
+def test_a_builtin_image_set_states_the_shape_it_loads():
+    from app.engine.data import BUILTIN_DATASETS, load_shapes
+
+    assert tuple(load_shapes(seed=0, count=20).item_shape) == BUILTIN_DATASETS["shapes"].item_shape
+    assert BUILTIN_DATASETS["mnist"].item_shape == (1, 28, 28)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 
 import pytest
@@ -32,9 +33,7 @@ def main_window(qtbot, monkeypatch):
     from app.ui.main_window import MainWindow
 
     real_shapes = data_module.BUILTIN_DATASETS["shapes"]
-    small = data_module.BuiltinDataset(
-        "images", lambda seed: data_module.load_shapes(seed, count=600), real_shapes.description
-    )
+    small = dataclasses.replace(real_shapes, load=lambda seed: data_module.load_shapes(seed, count=600))
     monkeypatch.setitem(data_module.BUILTIN_DATASETS, "shapes", small)
     window = MainWindow()
     qtbot.addWidget(window)

@@ -32,6 +32,7 @@ class BuiltinDataset:
     kind: str  # "images" | "points" | "text"
     load: Callable[[int], DataBundle]  # seed → bundle
     description: str
+    item_shape: tuple[int, ...] | None = None  # (C, H, W) of each image, known without loading
 
 
 def random_split(
@@ -92,11 +93,14 @@ def _downloadable(name: str) -> Callable[[int], DataBundle]:
 
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "shapes": BuiltinDataset(
-        "images", load_shapes, "dSprites-style squares, ellipses and hearts, 32×32, rendered here"
+        "images", load_shapes, "dSprites-style squares, ellipses and hearts, 32×32, rendered here",
+        (1, 32, 32),
     ),
-    "mnist": BuiltinDataset("images", _downloadable("mnist"), "handwritten digits (downloads once)"),
+    "mnist": BuiltinDataset(
+        "images", _downloadable("mnist"), "handwritten digits (downloads once)", (1, 28, 28)
+    ),
     "fashion-mnist": BuiltinDataset(
-        "images", _downloadable("fashion-mnist"), "clothing pictures (downloads once)"
+        "images", _downloadable("fashion-mnist"), "clothing pictures (downloads once)", (1, 28, 28)
     ),
     **{
         name: BuiltinDataset("points", lambda seed, name=name: load_toy(name, seed), toy.description)

@@ -30,6 +30,16 @@ FIXED_POINTS = 1000  # generated points shown in the 2-D view
 FIXED_IMAGES = 64  # images in the sample grid (8 × 8)
 
 
+def default_conv_channels(height: int, width: int) -> tuple[int, ...] | None:
+    """The conv nets' channels for images of this size: three halvings where the sides allow
+    (32×32), else two (28×28); None when not even two fit (an MLP then)."""
+    for channels in ((32, 64, 128), (32, 64)):
+        factor = 2 ** len(channels)
+        if height % factor == 0 and width % factor == 0:
+            return channels
+    return None
+
+
 def fixed_noise(config: WGANConfig, seed: int) -> torch.Tensor:
     """The z batch behind the sample grid: (64 or 1000, latent_dim), the same for a given seed.
 
@@ -110,11 +120,10 @@ class WGANTask(Task):
         if data.kind == "points":
             return WGANConfig(data_shape=shape, latent_dim=2, arch="mlp")
         _, h, w = shape
-        for channels in ((32, 64, 128), (32, 64)):  # three halvings where the sides allow (32×32)
-            factor = 2 ** len(channels)
-            if h % factor == 0 and w % factor == 0:
-                return WGANConfig(data_shape=shape, latent_dim=64, arch="conv", conv_channels=channels,
-                                  generator_upsampling="nearest", generator_batch_norm=True)  # fmt: skip
+        channels = default_conv_channels(h, w)
+        if channels is not None:
+            return WGANConfig(data_shape=shape, latent_dim=64, arch="conv", conv_channels=channels,
+                              generator_upsampling="nearest", generator_batch_norm=True)  # fmt: skip
         return WGANConfig(data_shape=shape, latent_dim=64, arch="mlp", hidden_dims=(512, 512))
 
     @classmethod

@@ -28,7 +28,7 @@ from app.engine.checkpoint import Checkpoint
 from app.engine.data import BUILTIN_DATASETS
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
 from app.engine.events import ModelSnapshot, VisualsEvent
-from app.engine.tasks.wgan_task import fixed_noise
+from app.engine.tasks.wgan_task import default_conv_channels, fixed_noise
 from app.ui.pages.family_page import (
     FamilyPage,
     NothingToExport,
@@ -64,8 +64,7 @@ KIND_DEFAULTS = {
     "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
                "generator_upsampling": "nearest", "generator_batch_norm": True, "steps": 3000},
 }  # fmt: skip
-# two halvings fit 28×28 (MNIST) and 32×32; the built-in shapes are 32×32, which fits a third
-CONV_CHANNELS_BY_DATASET = {"shapes": (32, 64, 128)}
+# an image folder's size is known only once loaded: two halvings fit both 28×28 and 32×32
 
 
 def wgan_fields() -> list[FieldSpec]:
@@ -349,11 +348,22 @@ class WGANPage(FamilyPage):
         self._data_kind = kind
         if self._applying_checkpoint:
             return  # the form shows the checkpoint's own settings
-        if kind == "images":  # sized for the images: a third halving only where the sides allow it
-            two_halvings = KIND_DEFAULTS["images"]["conv_channels"]
-            values["conv_channels"] = CONV_CHANNELS_BY_DATASET.get(name, two_halvings)
+        if kind == "images":
+            values["conv_channels"] = self._conv_channels_for(name)
         if values:
             self.form.set_values(values)
+
+    @staticmethod
+    def _conv_channels_for(name: str) -> tuple[int, ...]:
+        """The engine's choice where the image size is known without loading (built-in sets:
+        three halvings for 32×32 shapes), else two, which fit 28×28 and 32×32 alike."""
+        builtin = BUILTIN_DATASETS.get(name.strip())
+        if builtin is not None and builtin.item_shape is not None:
+            _, h, w = builtin.item_shape
+            channels = default_conv_channels(h, w)
+            if channels is not None:
+                return channels
+        return KIND_DEFAULTS["images"]["conv_channels"]
 
     def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
         if self.is_active:
