@@ -52,11 +52,9 @@ class Checkpoint:
 
     def build_model(self) -> nn.Module:
         """The model with these weights, on the CPU, in eval mode."""
-        from app.engine.tasks import get_task_class
+        from app.engine.inference.loading import model_from_checkpoint
 
-        model = get_task_class(self.family).build_model(self.config)
-        model.load_state_dict(self.tensors, strict=True)
-        return model.eval()
+        return model_from_checkpoint(self).model
 
 
 # --- writing ------------------------------------------------------------------------------
