@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.engine.checkpoint import read_checkpoint
 from app.engine.data.text import text_bundle
+from app.engine.inference.visuals import TextSample
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
 from app.ui.pages.family_page import NothingToExport
@@ -221,7 +222,7 @@ def test_every_training_sample_is_exported_under_its_step(gpt_page, tmp_path):
     with pytest.raises(NothingToExport):
         exports["Training samples as TXT…"](tmp_path / "none.txt")
     for step, text in ((200, "first\nsample"), (400, "second"), (600, "third")):
-        gpt_page.add_sample({"step": step, "text": text})
+        gpt_page.add_sample(TextSample(step, text))
     gpt_page.sample_select.setCurrentIndex(1)  # whichever sample is shown, all are exported
     path = tmp_path / "samples.txt"
     exports["Training samples as TXT…"](path)
