@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -13,7 +12,7 @@ from app.engine.data.bundle import DataBundle
 from app.engine.inference.vae_terms import reconstructions_and_kl
 from app.engine.inference.visuals import VAEVisuals
 from app.engine.optim_step import guarded_update
-from app.engine.tasks.base import NextBatch, Samples, Task, prior_codes
+from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.vae import VAE, VAEConfig
 
@@ -122,11 +121,3 @@ class VAETask(Task):
     def visuals(self) -> VAEVisuals:
         """Validation inputs with their reconstructions (decoded μ) and KL per dimension."""
         return reconstructions_and_kl(self.model, self.data.val)
-
-    @classmethod
-    @torch.no_grad()
-    def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
-        """Decode z ~ N(0, I): n codes drawn with ``seed``."""
-        model = checkpoint.build_model()
-        z = prior_codes(n, checkpoint.config.latent_dim, seed)  # (n, latent_dim)
-        return Samples(images=model.decode(z).numpy())
