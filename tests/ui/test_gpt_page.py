@@ -120,6 +120,13 @@ def test_unknown_prompt_characters_are_replaced_visibly(qtbot, panel):
     assert cursor.charFormat().fontStrikeOut()
 
 
+def test_an_empty_prompt_starts_from_a_line_break(qtbot, panel):
+    panel.prompt.setPlainText("")
+    panel.step_once()
+    assert panel.text.chars[0] == "\n" and panel.written == 1  # the start token genplay sample uses
+    assert panel.message.text() == ""
+
+
 def test_hovering_a_token_shows_what_it_reads(qtbot, panel):
     for _ in range(5):
         panel.step_once()

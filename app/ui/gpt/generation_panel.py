@@ -38,6 +38,7 @@ from app.engine.inference.gpt_views import (
     token_weights,
     window_attention_stats,
 )
+from app.engine.inference.sampling import start_token
 from app.ui.gpt.charts import EntropyLine, SurprisalPlot, TopKBars
 from app.ui.gpt.head_toggles import HeadToggles
 from app.ui.gpt.heatmaps import AttentionGrid, AttentionHeatmap, EntropyMap
@@ -350,10 +351,12 @@ class GenerationPanel(QWidget):
         if self.model is None or self.tokenizer is None:
             return
         prompt = self.prompt_text()
-        text = prompt or ("\n" if "\n" in self.tokenizer.index else " ")
-        ids, replaced = self.tokenizer.encode_lenient(text)
+        if prompt:
+            ids, replaced = self.tokenizer.encode_lenient(prompt)
+        else:  # an empty prompt: the start of a line (the rule genplay sample follows)
+            ids, replaced = [start_token(self.tokenizer)], []
         if replaced:
-            unknown = self.tokenizer.unknown_characters(text)
+            unknown = self.tokenizer.unknown_characters(prompt)
             shown = ", ".join(describe_char(c) for c in unknown[:6])
             self.message.setText(
                 f"{len(replaced)} prompt character(s) are not in the model's vocabulary ({shown}); "
