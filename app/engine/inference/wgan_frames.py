@@ -2,9 +2,9 @@
 
 The GUI never touches the model being trained: ``FrameRenderer`` keeps its own WGAN (a
 ``SnapshotModel``, rebuilt only when the config changes), loads each snapshot's weights into it,
-and computes a ``WGANFrame``: the generator's samples from
-the fixed noise and, for 2-D data, the critic's values over the plane and the direction
-∇ₓD(x) in which the generator's loss pushes each sample. Plain NumPy/PyTorch, no Qt.
+and computes a ``WGANFrame``: the generator's samples from the fixed noise and, for 2-D data,
+the critic's values over the plane and the direction ∇ₓD(x) in which the generator's loss
+pushes each sample. Plain NumPy/PyTorch, no Qt.
 """
 
 from __future__ import annotations
