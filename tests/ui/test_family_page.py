@@ -101,9 +101,9 @@ def test_failure_in_setup_is_reported_and_the_page_stays_usable(qtbot, main_wind
 @pytest.mark.parametrize(
     "family, dataset, sentence",
     [
-        ("vae", "8gaussians", "The VAE trains on images, but 8gaussians is 2-D points."),
-        ("vae", "python-docs", "The VAE trains on images, but python-docs is text."),
-        ("gpt", "shapes", "The GPT trains on text, but shapes is images."),
+        ("vae", "8gaussians", "The VAE trains on images; '8gaussians' is 2-D points."),
+        ("vae", "python-docs", "The VAE trains on images; 'python-docs' is text."),
+        ("gpt", "shapes", "The GPT trains on text; 'shapes' is images."),
     ],
 )
 def test_data_of_a_kind_the_family_cannot_train_is_named_at_once(main_window, family, dataset, sentence):

@@ -64,10 +64,6 @@ def export_widget_png(widget: QWidget, path: str | Path, ready: bool = True, wha
         raise OSError(f"could not write {Path(path).name}")
 
 
-# what each kind of DataBundle holds, in words
-KIND_WORDS = {"points": "2-D points", "images": "images", "text": "text"}
-
-
 def guess_data_kind(spec: str) -> str | None:
     """ "points", "images" or "text" for a built-in name or a path, without loading it (None: unknown)."""
     spec = spec.strip()
@@ -239,11 +235,10 @@ class FamilyPage(QWidget):
         """One sentence when ``spec`` is data this family cannot train on (None when it can, or
         when its kind cannot be told without loading it)."""
         kind = guess_data_kind(spec)
-        if kind is None or kind in self.task_cls.data_kinds:
+        if kind is None:
             return None
-        kinds = " or ".join(KIND_WORDS.get(k, k) for k in self.task_cls.data_kinds)
-        name = Path(spec.strip()).name or spec.strip()
-        return f"The {self.title} trains on {kinds}, but {name} is {KIND_WORDS.get(kind, kind)}."
+        sentence = self.task_cls.wrong_kind_sentence(kind, Path(spec.strip()).name or spec.strip())
+        return None if sentence is None else sentence[:1].upper() + sentence[1:]
 
     def _check_data_kind(self, spec: str) -> None:
         """Say at once when the chosen data cannot train this family (Start would refuse it)."""
