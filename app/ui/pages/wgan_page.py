@@ -11,7 +11,6 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -43,6 +42,7 @@ from app.ui.wgan.timeline_bar import TimelineBar
 from app.ui.wgan.w1_lab import W1LabView
 from app.ui.widgets.image_view import ImageGrid
 from app.ui.widgets.loss_plot import LossPlot
+from app.ui.widgets.save_dialog import ask_export_path
 from app.ui.widgets.settings_form import FieldSpec
 
 REAL_POINTS_SHOWN = 1000
@@ -436,12 +436,9 @@ class WGANPage(FamilyPage):
 
     def _export_dialog(self, kind: str) -> None:
         suffix = "gif" if kind == "gif" else "png"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the evolution", f"wgan-evolution.{suffix}",
-                                              f"{suffix.upper()} images (*.{suffix})")  # fmt: skip
-        if not path:
+        path = ask_export_path(self, "Export the evolution", f"wgan-evolution.{suffix}", suffix)
+        if path is None:
             return
-        if not path.lower().endswith(f".{suffix}"):
-            path += f".{suffix}"
         try:
             written = self.export_gif(path) if kind == "gif" else self.export_strip(path)
         except NothingToExport as exc:
