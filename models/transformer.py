@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,8 @@ from torch import nn
 from models.config_fields import Ranges, check_ranges
 
 MAX_PARAMETERS = 200_000_000
-MASKS = ("causal", "sliding", "prefix")
+Mask = Literal["causal", "sliding", "prefix"]
+MASKS: tuple[str, ...] = get_args(Mask)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class GPTConfig:
     n_head: int = 4
     d_model: int = 128
     dropout: float = 0.0
-    mask: Literal["causal", "sliding", "prefix"] = "causal"
+    mask: Mask = "causal"
     window: int = 16  # sliding: each token sees itself and the w − 1 tokens before it
     prefix_len: int = 16  # prefix: the first P positions attend to each other in both directions
     scale_attention: bool = True  # divide QKᵀ by √d_k; off shows how the softmax saturates
