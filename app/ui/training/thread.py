@@ -21,6 +21,7 @@ from app.engine.errors import GenplayError
 from app.engine.events import (
     CheckpointEvent,
     FinishedEvent,
+    FinishReason,
     MetricsEvent,
     NoticeEvent,
     ProgressEvent,
@@ -89,22 +90,24 @@ class TrainingThread(QThread):
         try:
             self.trainer = self.factory(self.control, self._sink)
         except GenplayError as exc:
-            self._finish(FinishedEvent(0, "error", str(exc)))
+            self._finish(FinishedEvent(0, FinishReason.ERROR, str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - any setup failure must reach the user
             traceback.print_exc()
-            self._finish(FinishedEvent(0, "error", f"Could not start training: {type(exc).__name__}: {exc}"))
+            message = f"Could not start training: {type(exc).__name__}: {exc}"
+            self._finish(FinishedEvent(0, FinishReason.ERROR, message))
             return
         self.trainerReady.emit(self.trainer)
         if self.control.stop_requested:
-            self._finish(FinishedEvent(self.trainer.step, "stopped", "Stopped before the first step."))
+            message = "Stopped before the first step."
+            self._finish(FinishedEvent(self.trainer.step, FinishReason.STOPPED, message))
             return
         try:
             self.trainer.run()  # the FinishedEvent arrives through the sink
         except Exception as exc:  # noqa: BLE001
             traceback.print_exc()
             step = self.trainer.step
-            self._finish(FinishedEvent(step, "error", f"Training stopped at step {step}: {exc}"))
+            self._finish(FinishedEvent(step, FinishReason.ERROR, f"Training stopped at step {step}: {exc}"))
 
     def _flush(self) -> None:
         if self._pending:
