@@ -105,6 +105,15 @@ class NoticeEvent:
 
 
 @dataclass
+class SaveFailedEvent:
+    """A checkpoint the user asked for during a run could not be written (``reason``: one sentence)."""
+
+    step: int
+    path: str
+    reason: str
+
+
+@dataclass
 class FinishedEvent:
     step: int
     reason: FinishReason

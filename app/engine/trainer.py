@@ -38,6 +38,7 @@ from app.engine.events import (
     FinishReason,
     MetricsEvent,
     MetricsKind,
+    ModelSnapshot,
     NoticeEvent,
     NoticeLevel,
     ProgressEvent,
@@ -94,7 +95,34 @@ class Trainer:
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self._next_snapshot = self._next_visuals = self._next_progress = 0.0
 
+    # --- what a session may read or change between runs ----------------------------------
+    @property
+    def data(self) -> Any:
+        """The DataBundle this run trains on."""
+        return self.task.data
+
+    @property
+    def model_config(self) -> Any:
+        return self.task.model_config
+
+    def snapshot(self) -> ModelSnapshot:
+        """A CPU copy of the current weights, safe to hand to another thread."""
+        return self.task.snapshot(self.step)
+
+    def answer_to(self, control: RunControl) -> None:
+        """Another run of this same trainer (model, optimiser and data kept) obeys ``control``."""
+        self.control = control
+
+    def adopt_weights(self, other: Trainer) -> None:
+        """Start from ``other``'s weights and step, with this trainer's own (fresh) optimiser."""
+        self.task.load_model_tensors(other.task.model_tensors())
+        self.step = other.step
+
     # --- settings changed between steps (call through ``control.submit``) ------------------
+    def set_hparams(self, **changes: Any) -> None:
+        """Change task hyperparameters (β, λ, n_critic, …); they apply from the next step."""
+        self.task.set_hparams(**changes)
+
     def update_train_config(self, **changes: Any) -> None:
         """Change run settings between steps; the model and optimiser state are kept."""
         candidate = TrainConfig.from_dict({**self.config.to_dict(), **changes})
