@@ -526,6 +526,7 @@ class FamilyPage(QWidget):
             except (RuntimeError, TypeError):
                 pass
         finished = thread.shutdown(timeout_ms)
-        if finished:
+        if finished:  # its FinishedEvent will not be heard: end the session's run here
             self.thread = None
+            self.session.end()
         return finished
