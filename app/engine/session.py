@@ -32,6 +32,7 @@ from app.engine.errors import GenplayError
 from app.engine.events import CheckpointEvent, ModelSnapshot, NoticeEvent, SaveFailedEvent
 from app.engine.setup import build_configs, configs_from_checkpoint, create_task, dataset_for_checkpoint
 from app.engine.tasks import get_task_class
+from app.engine.train_config import TrainConfig
 from app.engine.trainer import Sink, Trainer
 from models.config_fields import config_to_dict
 
@@ -195,18 +196,28 @@ class RunSession:
         if plan is None:
             raise RuntimeError("build() needs a run begun with begin()")
         self._sink = sink
-        request, previous, checkpoint = plan.request, plan.previous, plan.checkpoint
-        settings = {k: v for k, v in request.settings.items() if k != "steps"}
-        base_hparams, base_train = None, None
-        if previous is not None:
-            base_train = previous.config
-        elif checkpoint is not None:
-            base_hparams, base_train = configs_from_checkpoint(checkpoint)
+        settings = {k: v for k, v in plan.request.settings.items() if k != "steps"}
+        base_hparams, base_train = None, None  # what the settings change: the continued run's
+        if plan.previous is not None:
+            base_train = plan.previous.config
+        elif plan.checkpoint is not None:
+            base_hparams, base_train = configs_from_checkpoint(plan.checkpoint)
         seed = int(settings.get("seed", (base_train or self.task_cls.default_train_config()).seed))
         data = self._data(plan, seed, downloads or percent_steps(lambda text: self._emit(NoticeEvent(text))))
         model_config, hparams, train = build_configs(
             self.family, data, settings, base_hparams=base_hparams, base_train=base_train
         )
+        trainer = self._continued(plan, data, model_config, hparams, train)
+        self._start_step = trainer.step
+        trainer.update_train_config(steps=trainer.step + int(plan.request.steps))
+        self._run_trainer = trainer
+        return trainer
+
+    def _continued(
+        self, plan: _Plan, data: DataBundle, model_config: Any, hparams: Any, train: TrainConfig
+    ) -> Trainer:
+        """The policy in this module's docstring: what a run with these configs starts from."""
+        previous, checkpoint = plan.previous, plan.checkpoint
         reusable = (
             previous is not None
             and previous.model_config == model_config
@@ -215,26 +226,22 @@ class RunSession:
             and previous.config.batch_size == train.batch_size
         )
         if reusable:
-            trainer = previous
-            trainer.answer_to(plan.control)
+            previous.answer_to(plan.control)
             kept = {k: v for k, v in train.to_dict().items() if k not in REBUILDING_SETTINGS}
-            trainer.update_train_config(**kept)
-            trainer.set_hparams(**dataclasses.asdict(hparams))
-        else:
-            task = create_task(self.family, data, model_config, hparams, train)
-            autosave = self._autosave(data) if self._autosave is not None else None
-            trainer = Trainer(task, control=plan.control, sink=self._emit, checkpoint_path=autosave,
-                              metrics_path=self._metrics_path, **self._intervals)  # fmt: skip
-            if previous is not None and previous.model_config == model_config:
-                trainer.adopt_weights(previous)
-                self._emit(NoticeEvent(SETTINGS_CHANGED))
-            elif checkpoint is not None and checkpoint.config == model_config:
-                trainer.restore(checkpoint)
-            elif previous is not None or checkpoint is not None:
-                self._emit(NoticeEvent(SHAPE_CHANGED))
-        self._start_step = trainer.step
-        trainer.update_train_config(steps=trainer.step + int(request.steps))
-        self._run_trainer = trainer
+            previous.update_train_config(**kept)
+            previous.set_hparams(**dataclasses.asdict(hparams))
+            return previous
+        task = create_task(self.family, data, model_config, hparams, train)
+        autosave = self._autosave(data) if self._autosave is not None else None
+        trainer = Trainer(task, control=plan.control, sink=self._emit, checkpoint_path=autosave,
+                          metrics_path=self._metrics_path, **self._intervals)  # fmt: skip
+        if previous is not None and previous.model_config == model_config:
+            trainer.adopt_weights(previous)
+            self._emit(NoticeEvent(SETTINGS_CHANGED))
+        elif checkpoint is not None and checkpoint.config == model_config:
+            trainer.restore(checkpoint)
+        elif previous is not None or checkpoint is not None:
+            self._emit(NoticeEvent(SHAPE_CHANGED))
         return trainer
 
     def _data(self, plan: _Plan, seed: int, downloads: Progress) -> DataBundle:
