@@ -17,6 +17,7 @@ from app.engine.checkpoint import CheckpointError, read_checkpoint
 from app.engine.data import load_dataset
 from app.engine.devices import describe_device, resolve_device
 from app.engine.errors import GenplayError
+from app.engine.events import NoticeLevel, RunState
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
 from app.ui.pages.family_page import FamilyPage, NothingToExport
@@ -87,9 +88,9 @@ class MainWindow(QMainWindow):
 
     def toggle_start_pause(self) -> None:
         page = self.current_page()
-        if page.state == "running":
+        if page.state == RunState.RUNNING:
             page.pause()
-        elif page.state in ("idle", "paused"):
+        elif page.state in (RunState.IDLE, RunState.PAUSED):
             page.start()
 
     def _fill_recent_menu(self) -> None:
@@ -185,7 +186,8 @@ class MainWindow(QMainWindow):
             try:
                 plan.append((page, read_checkpoint(path)))
             except CheckpointError as exc:
-                page.show_message(f"The shipped {family} model could not be opened: {exc}", "warning")
+                message = f"The shipped {family} model could not be opened: {exc}"
+                page.show_message(message, NoticeLevel.WARNING)
         if not plan:
             return
         if not in_background:

@@ -159,3 +159,13 @@ def test_opening_a_checkpoint_replaces_the_progress_of_the_run_before(qtbot, mai
     assert page.bar.progress.format() == "idle · step 4" and page.bar.progress.value() == 0
     page.new_model()
     assert page.bar.progress.format() == "idle"
+
+
+def test_shutting_down_mid_run_ends_the_sessions_run(qtbot, main_window):
+    page = main_window.pages["vae"]
+    start_long_run(qtbot, page)
+    qtbot.waitUntil(lambda: page.thread.trainer is not None and page.thread.trainer.step > 0, timeout=5000)
+    assert page.shutdown(5000) and not page.session.active
+    assert page.session.trainer.step > 0  # the run's trainer is kept, as after a finished run
+    page.new_model()  # a session left inside the run would refuse this
+    assert page.session.trainer is None
