@@ -10,6 +10,7 @@ publishes a few times a second, or the weights of an opened checkpoint) through
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
