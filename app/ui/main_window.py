@@ -20,7 +20,8 @@ from app.engine.errors import GenplayError
 from app.engine.events import NoticeLevel, RunState
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
-from app.ui.pages.family_page import FamilyPage, NothingToExport
+from app.ui.pages.family_page import FamilyPage
+from app.ui.widgets.exports import NothingToExport
 from app.ui.widgets.save_dialog import ask_export_path
 
 CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"

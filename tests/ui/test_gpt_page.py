@@ -11,7 +11,7 @@ from app.engine.data.text import text_bundle
 from app.engine.inference.visuals import TextSample
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
-from app.ui.pages.family_page import NothingToExport
+from app.ui.widgets.exports import NothingToExport
 from tests.ui.conftest import wait_idle
 
 TEXT = (

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from app.engine.data import load_dataset
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
-from app.ui.pages.family_page import NothingToExport
+from app.ui.widgets.exports import NothingToExport
 from tests.ui.conftest import wait_idle
 
 QUIET = {"val_every": 0, "checkpoint_every": 0}

@@ -14,12 +14,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
 from app.engine.checkpoint import Checkpoint, CheckpointError
 from app.engine.data import BUILTIN_DATASETS, DataBundle, load_dataset
+from app.engine.data.kinds import guess_data_kind
 from app.engine.errors import GenplayError
 from app.engine.events import (
     CheckpointEvent,
@@ -39,52 +39,10 @@ from app.engine.tasks import get_task_class
 from app.engine.train_config import TrainConfig
 from app.engine.trainer import Trainer
 from app.ui.training.thread import TrainingThread
+from app.ui.widgets.exports import LOSS_HINT, check_exportable, export_widget_png
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldError, FieldSpec, FormField, SettingsForm, form_fields
 from app.ui.widgets.training_bar import TrainingBar
-
-
-class NothingToExport(ValueError):
-    """An export that has nothing to write; its text is one sentence for the user."""
-
-
-NO_MODEL_HINT = "train a model or open a checkpoint first"
-LOSS_HINT = "the curves are drawn while a model trains (an opened checkpoint brings none)"
-
-
-def check_exportable(ready: bool, what: str, hint: str = NO_MODEL_HINT) -> None:
-    """Refuse an export of ``what`` (e.g. "latent map") with one sentence unless ``ready``."""
-    if not ready:
-        raise NothingToExport(f"There is no {what} to export yet: {hint}.")
-
-
-def export_widget_png(widget: QWidget, path: str | Path, ready: bool = True, what: str = "picture",
-                      hint: str = NO_MODEL_HINT) -> None:  # fmt: skip
-    """Save what ``widget`` shows as a PNG, at its on-screen size; refused unless ``ready``
-    (the view shows something), so no blank picture is ever written."""
-    check_exportable(ready, what, hint)
-    if not widget.grab().save(str(path), "PNG"):
-        raise OSError(f"could not write {Path(path).name}")
-
-
-def guess_data_kind(spec: str) -> str | None:
-    """ "points", "images" or "text" for a built-in name or a path, without loading it (None: unknown)."""
-    spec = spec.strip()
-    if spec in BUILTIN_DATASETS:
-        return BUILTIN_DATASETS[spec].kind
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return "images"  # IDX files or a folder of pictures
-    if path.suffix.lower() == ".txt" and path.is_file():
-        return "text"
-    if path.suffix.lower() == ".npy" and path.is_file():
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
-        except (OSError, ValueError):
-            return None
-        return "points" if array.ndim == 2 and array.shape[1] == 2 else "images"
-    return None
-
 
 # How often a GUI run publishes to the page. Each update costs the GUI thread time, and the
 # GUI thread shares the interpreter lock with the trainer (bench/vae_gui_vs_headless.py), so

@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.checkpoint import Checkpoint
-from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.events import ModelSnapshot, RunState, VisualsEvent
 from app.engine.inference import model_from_checkpoint
 from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures
 from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.ui.gpt.generation_panel import GenerationPanel
 from app.ui.gpt.probe_panel import ProbePanel
-from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
+from app.ui.pages.family_page import FamilyPage
+from app.ui.widgets.exports import NO_MODEL_HINT, check_exportable, export_widget_png
 from app.ui.widgets.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
@@ -258,8 +259,8 @@ class GPTPage(FamilyPage):
         text, replaced, alpha = probe_attention(ready.model, ready.tokenizer, prompt)
         self.probe.add_captures(probe_captures(ready.config, text, replaced, [(ready.step, alpha)]))
 
-    def _run_state_changed(self, state: str) -> None:
-        if state == "starting" and self.trainer is None:
+    def _run_state_changed(self, state: RunState) -> None:
+        if state == RunState.STARTING and self.trainer is None:
             self.probe.clear()  # a fresh model: a fresh story of its heads
 
     def new_model(self) -> None:

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.data.bundle import DataBundle
-from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.events import ModelSnapshot, NoticeLevel, VisualsEvent
 from app.engine.images import save_png_grid
 from app.engine.inference.vae_snapshot import SnapshotVAE
 from app.engine.inference.vae_terms import KL_EXAMPLES, estimate_elbo, reconstructions_and_kl
 from app.engine.inference.visuals import VAEVisuals
-from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
+from app.ui.pages.family_page import FamilyPage
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.elbo_readout import ElboReadout, TermRow
@@ -41,6 +41,7 @@ from app.ui.vae.interpolation import InterpolationView
 from app.ui.vae.kl_bars import KlBars
 from app.ui.vae.reparameterization import ReparameterizationView
 from app.ui.vae.traversal import TraversalView
+from app.ui.widgets.exports import NO_MODEL_HINT, check_exportable, export_widget_png
 from app.ui.widgets.image_view import ImageGrid
 from app.ui.widgets.layout import scrolled
 from app.ui.widgets.loss_plot import LossPlot
@@ -233,7 +234,7 @@ class VAEPage(FamilyPage):
                     f"model expects images of {expected}; the views that need data are off."
                 )
                 # after the page's own "Opened …" line, which follows this signal
-                QTimer.singleShot(0, lambda: self.show_message(message, "warning"))
+                QTimer.singleShot(0, lambda: self.show_message(message, NoticeLevel.WARNING))
             self._data_shown = data
             return None
         return data

@@ -25,23 +25,19 @@ from PySide6.QtWidgets import (
 from app.engine.animation import FAKE_COLOR, REAL_COLOR, save_gif, save_strip
 from app.engine.checkpoint import Checkpoint
 from app.engine.data import BUILTIN_DATASETS
+from app.engine.data.kinds import guess_data_kind
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
-from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.events import MetricsKind, ModelSnapshot, NoticeLevel, RunState, VisualsEvent
 from app.engine.inference.visuals import WGANVisuals
 from app.engine.inference.wgan_architecture import default_conv_channels
 from app.engine.inference.wgan_frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
 from app.engine.inference.wgan_noise import fixed_noise
-from app.ui.pages.family_page import (
-    FamilyPage,
-    NothingToExport,
-    check_exportable,
-    export_widget_png,
-    guess_data_kind,
-)
+from app.ui.pages.family_page import FamilyPage
 from app.ui.wgan.critic_map import CriticMapView
 from app.ui.wgan.grad_norm_hist import GradNormHistogram
 from app.ui.wgan.timeline_bar import TimelineBar
 from app.ui.wgan.w1_lab import W1LabView
+from app.ui.widgets.exports import NothingToExport, check_exportable, export_widget_png
 from app.ui.widgets.image_view import ImageGrid
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.save_dialog import ask_export_path
@@ -158,7 +154,7 @@ class WGANPage(FamilyPage):
         self.form.valuesSet.connect(self._grey_out_unused_fields)
         self._grey_out_unused_fields()
         self._build_layout()
-        self._run_state_changed("idle")
+        self._run_state_changed(RunState.IDLE)
         self._show_placeholder()
 
     def _slow_button(self, name: str, text: str, tip: str) -> QPushButton:
@@ -292,11 +288,11 @@ class WGANPage(FamilyPage):
 
     def _metrics_arrived(self, batch: list) -> None:
         for _step, kind, metrics in batch:
-            if kind == "action":
+            if kind == MetricsKind.ACTION:
                 self._describe_action(metrics)
-            elif kind == "train":
+            elif kind == MetricsKind.TRAIN:
                 self.action_readout.setText("")  # a full step moved both players: the readout is old
-            if kind in ("train", "action"):
+            if kind in (MetricsKind.TRAIN, MetricsKind.ACTION):
                 self.last_metrics.update(metrics)
 
     def _describe_action(self, metrics: dict[str, float]) -> None:
@@ -312,8 +308,8 @@ class WGANPage(FamilyPage):
                 text += f" (was {before['gen_loss']:+.4f})"
         self.action_readout.setText(text)
 
-    def _run_state_changed(self, state: str) -> None:
-        can_act = state in ("idle", "paused")
+    def _run_state_changed(self, state: RunState) -> None:
+        can_act = state in (RunState.IDLE, RunState.PAUSED)
         self.critic_button.setEnabled(can_act)
         self.generator_button.setEnabled(can_act)
 
@@ -439,10 +435,10 @@ class WGANPage(FamilyPage):
         try:
             written = self.export_gif(path) if kind == "gif" else self.export_strip(path)
         except NothingToExport as exc:
-            self.show_message(str(exc), "error")
+            self.show_message(str(exc), NoticeLevel.ERROR)
             return
         except (OSError, ValueError) as exc:
-            self.show_message(f"Could not export: {exc}", "error")
+            self.show_message(f"Could not export: {exc}", NoticeLevel.ERROR)
             return
         self.show_message(f"Exported {len(self.timeline_bar.timeline)} snapshots to {written.name}.")
 
