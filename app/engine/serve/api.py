@@ -89,6 +89,7 @@ class LoadPlan:
     max_new_tokens: int = 32
     duration_s: float | None = None  # None: until stopped
     timeout_s: float = 30.0
+    requests: int | None = None  # stop after sending this many (None: no bound but the duration)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class LoadStats:
     completed: int
     by_status: dict[int, int]  # 0 counts transport errors (refused, reset, timed out)
     recent_latencies_ms: tuple[float, ...]  # the newest answers' latencies, at most 2,000
+    finished: bool = False  # the plan's duration or count is done, or it was stopped, or it failed
+    error: str | None = None  # one sentence when the run could not go on (server unreachable, no model)
 
 
 class RunningServer(Protocol):
