@@ -30,8 +30,9 @@ SPAWN = multiprocessing.get_context("spawn")  # a clean interpreter: no inherite
 
 
 def torch_threads_per_worker(workers: int) -> int:
-    """The machine's cores shared out: on 2 cores with 2 workers, one intra-op thread each."""
-    return max(1, (os.cpu_count() or 1) // workers)
+    """The cores this process may use, shared out: on 2 cores with 2 workers, one intra-op thread each."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // workers)
 
 
 class WorkerProcess:
