@@ -93,7 +93,7 @@ def test_concurrent_requests_share_batches(server):
 
 def test_sample_answers_a_png_grid_or_arrays(server):
     status, grid = post(server, "sample", {"model": "tiny-vae", "n": 4, "seed": 1})
-    assert status == 200 and grid["format"] == "png" and grid["n"] == 4
+    assert status == 200 and grid["format"] == "png" and grid["n"] == 4 and grid["seed"] == 1
     image = Image.open(io.BytesIO(base64.b64decode(grid["png"])))
     assert image.format == "PNG" and image.size == (2 * (32 + 2) + 2, 2 * (32 + 2) + 2)  # 2×2 tiles, padded
     _, arrays = post(server, "sample", {"model": "tiny-vae", "n": 3, "seed": 1, "format": "json"})
