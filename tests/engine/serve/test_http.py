@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
 
+import aiohttp
 import numpy as np
 import pytest
 from PIL import Image
@@ -80,6 +82,18 @@ def test_streamed_generation_sends_the_characters_then_the_result(server):
     assert "".join(chunks) == result["text"] and len(result["text"]) == 60
     _, plain = post(server, "generate", {"prompt": "the", "max_new_tokens": 60, "seed": 2})
     assert plain["text"] == result["text"]  # streaming changes how, not what
+
+
+def test_a_client_that_leaves_a_stream_disturbs_nothing(server):
+    async def leave_after_the_first_event() -> str:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            body = {"prompt": "the", "max_new_tokens": 200, "seed": 3, "stream": True}
+            async with session.post(f"{server.url}/v1/generate", json=body) as response:
+                return (await response.content.readuntil(b"\n\n")).decode()
+
+    assert asyncio.run(leave_after_the_first_event()).startswith("data: ")
+    assert post(server, "generate", {"max_new_tokens": 3})[0] == 200
+    assert call("GET", f"{server.url}/readyz").status == 200
 
 
 def test_concurrent_requests_share_batches(server):
