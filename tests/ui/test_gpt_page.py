@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.engine.checkpoint import read_checkpoint
 from app.engine.data.text import text_bundle
+from app.engine.inference.visuals import TextSample
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
 from app.ui.pages.family_page import NothingToExport
@@ -119,6 +120,13 @@ def test_unknown_prompt_characters_are_replaced_visibly(qtbot, panel):
     assert cursor.charFormat().fontStrikeOut()
 
 
+def test_an_empty_prompt_starts_from_a_line_break(qtbot, panel):
+    panel.prompt.setPlainText("")
+    panel.step_once()
+    assert panel.text.chars[0] == "\n" and panel.written == 1  # the start token genplay sample uses
+    assert panel.message.text() == ""
+
+
 def test_hovering_a_token_shows_what_it_reads(qtbot, panel):
     for _ in range(5):
         panel.step_once()
@@ -221,7 +229,7 @@ def test_every_training_sample_is_exported_under_its_step(gpt_page, tmp_path):
     with pytest.raises(NothingToExport):
         exports["Training samples as TXT…"](tmp_path / "none.txt")
     for step, text in ((200, "first\nsample"), (400, "second"), (600, "third")):
-        gpt_page.add_sample({"step": step, "text": text})
+        gpt_page.add_sample(TextSample(step, text))
     gpt_page.sample_select.setCurrentIndex(1)  # whichever sample is shown, all are exported
     path = tmp_path / "samples.txt"
     exports["Training samples as TXT…"](path)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PySide6.QtCore import QPoint
 
-from app.engine.tasks.vae_task import KL_EXAMPLES
+from app.engine.inference.vae_terms import KL_EXAMPLES
 from tests.ui.conftest import wait_idle
 from tests.ui.vae_fixtures import drag, handle_centre, shown
 

@@ -18,6 +18,7 @@ from torch import nn
 from app.engine.data.bundle import DataBundle
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
+from app.engine.inference.visuals import Visuals
 from app.engine.train_config import TrainConfig
 from models.config_fields import config_to_dict
 
@@ -133,9 +134,9 @@ class Task(ABC):
     def evaluate(self, batches: Sequence[Any]) -> dict[str, float]:
         """Validation metrics (unprefixed; the trainer adds ``val_``)."""
 
-    def visuals(self) -> dict[str, Any]:
-        """Pictures and arrays for the GUI (e.g. a reconstruction grid); cheap, no grad."""
-        return {}
+    @abstractmethod
+    def visuals(self) -> Visuals:
+        """The family's record for the views (e.g. a reconstruction grid); cheap, no grad."""
 
     # --- settings that may change between steps -----------------------------------------
     def set_base_lr(self, lr: float) -> None:

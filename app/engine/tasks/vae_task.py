@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import torch
 
 from app.engine.data.batches import ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
+from app.engine.inference.vae_terms import reconstructions_and_kl
+from app.engine.inference.visuals import VAEVisuals
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.vae import VAE, VAEConfig
-
-RECON_EXAMPLES = 16  # validation images shown beside their reconstructions
-KL_EXAMPLES = 512  # validation images over which the live KL per dimension is averaged
 
 
 @dataclass
@@ -121,17 +118,6 @@ class VAETask(Task):
         total = (recon + kl) / count
         return {"loss": total, "recon": recon / count, "kl": kl / count}
 
-    @torch.no_grad()
-    def visuals(self) -> dict[str, Any]:
+    def visuals(self) -> VAEVisuals:
         """Validation inputs with their reconstructions (decoded μ) and KL per dimension."""
-        self.model.eval()
-        x = self.data.val[:KL_EXAMPLES].to(self.device)
-        mu, logvar = self.model.encode(x)  # (B, latent_dim) each
-        recon = self.model.decode(mu[:RECON_EXAMPLES])
-        kl_per_dim = self.model.kl_per_example_and_dim(mu, logvar).mean(dim=0)
-        self.model.train()
-        return {
-            "inputs": x[:RECON_EXAMPLES].cpu().numpy(),
-            "reconstructions": recon.cpu().numpy(),
-            "kl_per_dim": kl_per_dim.cpu().numpy().astype(np.float64),
-        }
+        return reconstructions_and_kl(self.model, self.data.val)

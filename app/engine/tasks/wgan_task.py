@@ -19,37 +19,15 @@ import torch
 from app.engine.data.batches import SampledBatches, ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
 from app.engine.events import ModelSnapshot
+from app.engine.inference.visuals import WGANVisuals
+from app.engine.inference.wgan_architecture import default_conv_channels
+from app.engine.inference.wgan_noise import fixed_noise
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.wgan import WGAN, CriticLoss, WGANConfig, critic_loss, generator_loss
 
-FIXED_NOISE_SEED_OFFSET = 7919  # the sample grid's noise: seeded, so an opened checkpoint shows it too
 VAL_NOISE_SEED_OFFSET = 104729  # the validation noise: the same z at every validation
-FIXED_POINTS = 1000  # generated points shown in the 2-D view
-FIXED_IMAGES = 64  # images in the sample grid (8 × 8)
-
-
-def default_conv_channels(height: int, width: int) -> tuple[int, ...] | None:
-    """The conv nets' channels for images of this size: three halvings where the sides allow
-    (32×32), else two (28×28); None when not even two fit (an MLP then)."""
-    for channels in ((32, 64, 128), (32, 64)):
-        factor = 2 ** len(channels)
-        if height % factor == 0 and width % factor == 0:
-            return channels
-    return None
-
-
-def fixed_noise(config: WGANConfig, seed: int) -> torch.Tensor:
-    """The z batch behind the sample grid: (64 or 1000, latent_dim), the same for a given seed.
-
-    It is drawn from its own seeded CPU generator rather than the task's ``rng`` so that it does
-    not depend on the device and the app can show the same grid for an opened checkpoint; it is
-    also saved with the run state.
-    """
-    count = FIXED_IMAGES if config.is_image else FIXED_POINTS
-    generator = torch.Generator().manual_seed(seed + FIXED_NOISE_SEED_OFFSET)
-    return torch.randn(count, config.latent_dim, generator=generator)
 
 
 @dataclass
@@ -232,16 +210,12 @@ class WGANTask(Task):
         self.model.train()
         return {"wasserstein": (d_real - d_fake) / count, "d_real": d_real / count, "d_fake": d_fake / count}
 
-    def visuals(self) -> dict[str, Any]:
+    def visuals(self) -> WGANVisuals:
         """The gradient norms at x̂ from the latest critic update (for the histogram) and counters.
 
         Samples and the critic's surface are drawn by the app from the published snapshot.
         """
-        return {
-            "grad_norms": self.last_grad_norms.copy(),
-            "critic_updates": self.critic_updates,
-            "generator_updates": self.generator_updates,
-        }
+        return WGANVisuals(self.last_grad_norms.copy(), self.critic_updates, self.generator_updates)
 
     def snapshot(self, step: int) -> ModelSnapshot:
         snapshot = super().snapshot(step)

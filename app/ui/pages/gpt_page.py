@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
 
 from app.engine.checkpoint import Checkpoint
 from app.engine.events import ModelSnapshot, VisualsEvent
-from app.engine.tasks.gpt_task import DEFAULT_PROBE, probe_attention, probe_payload
+from app.engine.inference import model_from_checkpoint
+from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures
+from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.ui.gpt.generation_panel import GenerationPanel
 from app.ui.gpt.probe_panel import ProbePanel
 from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
@@ -88,7 +90,7 @@ class GPTPage(FamilyPage):
         super().__init__(parent)
         self.generation = GenerationPanel()
         self.probe = ProbePanel()
-        self.samples: list[dict[str, Any]] = []
+        self.samples: list[TextSample] = []
         self.latest: dict[str, float] = {}
         self.vocab_size: int | None = None
         self._build_training_views()
@@ -149,15 +151,15 @@ class GPTPage(FamilyPage):
     def _export_samples(self, path) -> None:
         """Every training sample kept (the last 50), oldest first, each headed by its step."""
         check_exportable(bool(self.samples), "training sample", SAMPLES_HINT)
-        parts = [f"=== step {sample['step']:,} ===\n{sample['text']}\n" for sample in reversed(self.samples)]
+        parts = [f"=== step {sample.step:,} ===\n{sample.text}\n" for sample in reversed(self.samples)]
         Path(path).write_text("\n".join(parts), encoding="utf-8", newline="")
 
     def on_visuals(self, event: VisualsEvent) -> None:
-        visuals = event.visuals
-        if "sample" in visuals:
-            self.add_sample(visuals["sample"])
-        if "probe" in visuals:
-            self.probe.add_captures(visuals["probe"])
+        visuals: GPTVisuals = event.visuals
+        if visuals.sample is not None:
+            self.add_sample(visuals.sample)
+        if visuals.probe is not None:
+            self.probe.add_captures(visuals.probe)
 
     # --- building ---------------------------------------------------------------------------
     def _build_training_views(self) -> None:
@@ -207,19 +209,19 @@ class GPTPage(FamilyPage):
         return box
 
     # --- samples and readouts ---------------------------------------------------------------
-    def add_sample(self, sample: dict[str, Any]) -> None:
+    def add_sample(self, sample: TextSample) -> None:
         self.samples.insert(0, sample)
         del self.samples[50:]
         self.sample_select.blockSignals(True)
         self.sample_select.clear()
-        self.sample_select.addItems([f"step {s['step']:,}" for s in self.samples])
+        self.sample_select.addItems([f"step {s.step:,}" for s in self.samples])
         self.sample_select.setCurrentIndex(0)
         self.sample_select.blockSignals(False)
         self._show_sample(0)
 
     def _show_sample(self, index: int) -> None:
         if 0 <= index < len(self.samples):
-            self.sample_text.setPlainText(self.samples[index]["text"])
+            self.sample_text.setPlainText(self.samples[index].text)
 
     def _metrics_arrived(self, batch: list) -> None:
         for _step, _kind, metrics in batch:
@@ -258,10 +260,10 @@ class GPTPage(FamilyPage):
 
     def _probe_opened_model(self, checkpoint: Checkpoint) -> None:
         """One capture of the probe text for an opened model, so that tab is not empty."""
-        tokenizer = CharTokenizer.from_metadata(checkpoint.tokenizer)
+        ready = model_from_checkpoint(checkpoint)
         prompt = self.form.value("probe_prompt") or DEFAULT_PROBE
-        text, replaced, alpha = probe_attention(checkpoint.build_model(), tokenizer, prompt)
-        self.probe.add_captures(probe_payload(checkpoint.config, text, replaced, [(checkpoint.step, alpha)]))
+        text, replaced, alpha = probe_attention(ready.model, ready.tokenizer, prompt)
+        self.probe.add_captures(probe_captures(ready.config, text, replaced, [(ready.step, alpha)]))
 
     def _run_state_changed(self, state: str) -> None:
         if state == "starting" and self.trainer is None:

@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 from app.engine.data.bundle import DataBundle
 from app.engine.events import ModelSnapshot, VisualsEvent
 from app.engine.images import save_png_grid
-from app.engine.tasks.vae_task import KL_EXAMPLES, RECON_EXAMPLES
-from app.engine.vae_inference import SnapshotVAE, estimate_elbo, reconstructions_and_kl
+from app.engine.inference.vae_snapshot import SnapshotVAE
+from app.engine.inference.vae_terms import KL_EXAMPLES, estimate_elbo, reconstructions_and_kl
+from app.engine.inference.visuals import VAEVisuals
 from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
@@ -182,13 +183,13 @@ class VAEPage(FamilyPage):
         return "choose a dataset whose images fit the model"
 
     def on_visuals(self, event: VisualsEvent) -> None:
-        visuals = event.visuals
-        if "inputs" in visuals:
-            self.show_reconstructions(visuals["inputs"], visuals["reconstructions"])
-        if "kl_per_dim" in visuals:
-            self.show_kl(visuals["kl_per_dim"], event.step)
+        self.show_visuals(event.visuals, event.step)
 
     # --- the training tab's views ------------------------------------------------------------
+    def show_visuals(self, visuals: VAEVisuals, step: int) -> None:
+        self.show_reconstructions(visuals.inputs, visuals.reconstructions)
+        self.show_kl(visuals.kl_per_dim, step)
+
     def show_reconstructions(self, inputs: np.ndarray, reconstructions: np.ndarray) -> None:
         pairs = np.empty((2 * len(inputs), *inputs.shape[1:]), dtype=np.float32)
         pairs[0::2], pairs[1::2] = inputs, reconstructions
@@ -245,9 +246,7 @@ class VAEPage(FamilyPage):
         data = self._view_data
         if data is None:
             return
-        visuals = reconstructions_and_kl(self.inference, data.val, RECON_EXAMPLES, KL_EXAMPLES)
-        self.show_reconstructions(visuals["inputs"], visuals["reconstructions"])
-        self.show_kl(visuals["kl_per_dim"], snapshot.step)
+        self.show_visuals(reconstructions_and_kl(self.inference.require(), data.val), snapshot.step)
         estimate = estimate_elbo(self.inference, data.val[:KL_EXAMPLES], self.gui_rng)
         self.elbo_readout.show_row(
             "validation",

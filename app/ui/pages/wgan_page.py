@@ -28,7 +28,10 @@ from app.engine.checkpoint import Checkpoint
 from app.engine.data import BUILTIN_DATASETS
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
 from app.engine.events import ModelSnapshot, VisualsEvent
-from app.engine.tasks.wgan_task import default_conv_channels, fixed_noise
+from app.engine.inference.visuals import WGANVisuals
+from app.engine.inference.wgan_architecture import default_conv_channels
+from app.engine.inference.wgan_frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
+from app.engine.inference.wgan_noise import fixed_noise
 from app.ui.pages.family_page import (
     FamilyPage,
     NothingToExport,
@@ -37,7 +40,6 @@ from app.ui.pages.family_page import (
     guess_data_kind,
 )
 from app.ui.wgan.critic_map import CriticMapView
-from app.ui.wgan.frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
 from app.ui.wgan.grad_norm_hist import GradNormHistogram
 from app.ui.wgan.timeline_bar import TimelineBar
 from app.ui.wgan.w1_lab import W1LabView
@@ -184,11 +186,10 @@ class WGANPage(FamilyPage):
         plot.plot.setToolTip(LOSS_TIP)
 
     def on_visuals(self, event: VisualsEvent) -> None:
-        visuals = event.visuals
-        if "grad_norms" in visuals and len(visuals["grad_norms"]):
-            self.grad_hist.set_norms(visuals["grad_norms"])
-        if "critic_updates" in visuals:
-            self._show_counters(visuals["critic_updates"], visuals["generator_updates"])
+        visuals: WGANVisuals = event.visuals
+        if len(visuals.grad_norms):
+            self.grad_hist.set_norms(visuals.grad_norms)
+        self._show_counters(visuals.critic_updates, visuals.generator_updates)
 
     # --- snapshots → frames ---------------------------------------------------------------------------
     def _model_changed(self, snapshot: ModelSnapshot | None) -> None:

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.inference.vae_views import interpolate
 from app.engine.labelled_grid import save_labelled_grid
-from app.engine.vae_views import interpolate
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.example_picker import ExamplePicker

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.images import tile_images
-from app.engine.vae_inference import DatasetEncoding
-from app.engine.vae_views import TRAVERSAL_LIMIT, PrincipalPlane, manifold_codes, principal_plane
+from app.engine.inference.vae_snapshot import DatasetEncoding
+from app.engine.inference.vae_views import TRAVERSAL_LIMIT, PrincipalPlane, manifold_codes, principal_plane
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.explain import ExplainNote

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.vae_inference import ReparameterizationStep, reparameterization_step
+from app.engine.inference.vae_terms import ReparameterizationStep, reparameterization_step
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.example_picker import ExamplePicker

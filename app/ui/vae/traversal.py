@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.labelled_grid import save_labelled_grid
-from app.engine.tasks.vae_task import KL_EXAMPLES
-from app.engine.vae_views import (
+from app.engine.inference.vae_terms import KL_EXAMPLES
+from app.engine.inference.vae_views import (
     TRAVERSAL_LIMIT,
     data_ranges,
     most_active_dims,
@@ -26,6 +25,7 @@ from app.engine.vae_views import (
     sweep_values,
     traversal_codes,
 )
+from app.engine.labelled_grid import save_labelled_grid
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.example_picker import ExamplePicker
