@@ -97,6 +97,9 @@ class WorkerProcess:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 break  # the pipe closed: the process is gone
+            except Exception:  # a message that cannot be read: the worker is in no state to trust
+                self.process.kill()
+                break
             self._post(message)
         self.process.join(5.0)  # reap it, so its exit code is known
         self.conn.close()
