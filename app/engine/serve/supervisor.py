@@ -149,7 +149,7 @@ class Supervisor:
         self._lock = threading.Lock()  # slot fields are written on the loop, read from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._all: list[WorkerProcess] = []  # every process ever started, to reap them at the end
+        self._all: list[WorkerProcess] = []  # every process not yet reaped, to stop them at the end
 
     # --- any thread ---------------------------------------------------------------------------
     def statuses(self) -> tuple[WorkerStatus, ...]:
