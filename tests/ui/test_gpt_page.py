@@ -71,7 +71,7 @@ def test_play_writes_until_paused(qtbot, panel):
     qtbot.waitUntil(lambda: panel.written >= 5, timeout=5000)
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     written = panel.written
-    qtbot.wait(100)
+    qtbot.wait(100)  # checks that nothing happens: no character after the pause
     assert panel.written == written and not panel.timer.isActive()
     assert panel.generate_button.text() == "Continue"
 
@@ -255,6 +255,6 @@ def test_closing_the_window_while_generating_and_training_exits_cleanly(qtbot, m
     assert time.perf_counter() - started < 2.0
     assert not panel.timer.isActive()
     written = panel.text.token_count
-    qtbot.wait(100)
-    assert panel.text.token_count == written  # no token after closing
+    qtbot.wait(100)  # checks that nothing happens: no token after closing
+    assert panel.text.token_count == written
     assert gpt_page.thread is None and threading.active_count() <= baseline

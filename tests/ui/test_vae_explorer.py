@@ -309,7 +309,7 @@ def test_the_elbo_readout_coalesces_live_metrics(qtbot):
         readout.show_metrics([(step, "train", {"recon": 100.0 - step, "kl": 5.0})])
     assert shown == []  # nothing laid out yet
     qtbot.waitUntil(lambda: len(shown) == 1, timeout=LIVE_RENDER_MS * 4)
-    qtbot.wait(LIVE_RENDER_MS + 50)
+    qtbot.wait(LIVE_RENDER_MS + 50)  # checks that nothing more happens: no second render
     assert len(shown) == 1 and "step 10" in shown[0]  # one render, with the newest numbers
     assert "−95.00" in shown[0]  # ELBO = −recon − KL = −(90 + 5)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
+from models.config_fields import Ranges, check_ranges
 from models.text_sampling import SamplingSettings, generate
 from models.tokenizer import CharTokenizer
 from models.transformer import GPT, GPTConfig
@@ -43,15 +44,17 @@ class GPTHparams:
     sample_every: int = 200  # steps between text samples shown while training; 0 = off
     sample_length: int = 200  # characters per sample
 
+    RANGES: ClassVar[Ranges] = {
+        "weight_decay": (0.0, 10.0),
+        "capture_every": (0, 1_000_000),
+        "sample_every": (0, 1_000_000),
+        "sample_length": (1, 5000),
+    }
+
     def validate(self) -> None:
-        if not 0.0 <= self.weight_decay <= 10.0:
-            raise ValueError(f"weight_decay must be between 0 and 10, not {self.weight_decay}")
+        check_ranges(self, self.RANGES)
         if not 1 <= len(self.probe_prompt) <= 1024:
             raise ValueError("the probe prompt must have 1 to 1024 characters")
-        if self.capture_every < 0 or self.sample_every < 0:
-            raise ValueError("capture_every and sample_every must not be negative")
-        if not 1 <= self.sample_length <= 5000:
-            raise ValueError(f"sample_length must be between 1 and 5000, not {self.sample_length}")
 
 
 class GPTTask(Task):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -14,6 +15,7 @@ from app.engine.inference.visuals import VAEVisuals
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
+from models.config_fields import Ranges, check_ranges
 from models.vae import VAE, VAEConfig
 
 
@@ -25,13 +27,14 @@ class VAEHparams:
     kl_warmup_steps: int = 0  # β ramps linearly from 0 to β over this many steps
     free_bits: float = 0.0  # λ: floor on each dimension's KL, Σ_i max(λ, KL_i)
 
+    RANGES: ClassVar[Ranges] = {
+        "beta": (0.0, 1000.0),
+        "kl_warmup_steps": (0, 10_000_000),
+        "free_bits": (0.0, 100.0),
+    }
+
     def validate(self) -> None:
-        if not 0.0 <= self.beta <= 1000.0:
-            raise ValueError(f"beta must be between 0 and 1000, not {self.beta}")
-        if self.kl_warmup_steps < 0:
-            raise ValueError("kl_warmup_steps must not be negative")
-        if not 0.0 <= self.free_bits <= 100.0:
-            raise ValueError(f"free_bits must be between 0 and 100 nats, not {self.free_bits}")
+        check_ranges(self, self.RANGES)
 
     def beta_at(self, step: int) -> float:
         """β after warm-up: β · min(1, step / N)."""

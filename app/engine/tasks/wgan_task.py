@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from app.engine.inference.wgan_noise import fixed_noise
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
+from models.config_fields import Ranges, check_ranges
 from models.wgan import WGAN, CriticLoss, WGANConfig, critic_loss, generator_loss
 
 VAL_NOISE_SEED_OFFSET = 104729  # the validation noise: the same z at every validation
@@ -40,17 +41,16 @@ class WGANHparams:
     adam_beta1: float = 0.5  # Adam's β₁ (momentum); WGAN-GP uses 0.5
     adam_beta2: float = 0.9  # Adam's β₂; WGAN-GP uses 0.9
 
+    RANGES: ClassVar[Ranges] = {
+        "n_critic": (1, 100),
+        "gp_lambda": (0.0, 1000.0),
+        "clip_value": (1e-6, 10.0),
+        "adam_beta1": (0.0, 0.999),
+        "adam_beta2": (0.0, 0.9999),
+    }
+
     def validate(self) -> None:
-        if not 1 <= self.n_critic <= 100:
-            raise ValueError(f"n_critic must be between 1 and 100, not {self.n_critic}")
-        if not 0.0 <= self.gp_lambda <= 1000.0:
-            raise ValueError(f"gp_lambda must be between 0 and 1000, not {self.gp_lambda}")
-        if not 0.0 < self.clip_value <= 10.0:
-            raise ValueError(f"clip_value must be above 0 and at most 10, not {self.clip_value}")
-        for name in ("adam_beta1", "adam_beta2"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), not {value}")
+        check_ranges(self, self.RANGES)
 
 
 class WGANTask(Task):

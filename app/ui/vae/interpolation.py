@@ -26,7 +26,7 @@ from app.ui.vae.example_picker import ExamplePicker
 from app.ui.vae.explain import ExplainNote
 from app.ui.vae.export import export_with_dialog
 from app.ui.vae.grid_plot import LabelledGridPlot
-from app.ui.vae.rows import STRETCH, control_row
+from app.ui.widgets.layout import STRETCH, row
 
 METHODS = {"linear": ["linear"], "spherical": ["spherical"], "both (compare)": ["linear", "spherical"]}
 PATH_COLOURS = {"linear": "#1f77b4", "spherical": "#ff7f0e"}
@@ -78,8 +78,8 @@ class InterpolationView(QWidget):
         )  # fmt: skip
         self.norms.addItem(self.radius_line)
 
-        controls = control_row(self.picker_a, self.picker_b, self.random_pair, 12, "Steps", self.steps,
-                               "Path", self.method, STRETCH, self.export_button)  # fmt: skip
+        controls = row(self.picker_a, self.picker_b, self.random_pair, 12, "Steps", self.steps,
+                       "Path", self.method, STRETCH, self.export_button)  # fmt: skip
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(self.strip)
         body.addWidget(self.norms)
