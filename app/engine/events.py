@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only a type here: the inference package itself imports this module
+    from app.engine.inference.visuals import Visuals
 
 
 @dataclass
@@ -25,7 +28,7 @@ class ProgressEvent:
 @dataclass
 class VisualsEvent:
     step: int
-    visuals: dict[str, Any]
+    visuals: Visuals  # the family's record: VAEVisuals, WGANVisuals or GPTVisuals
 
 
 @dataclass

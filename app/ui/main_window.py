@@ -20,6 +20,7 @@ from app.engine.errors import GenplayError
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
 from app.ui.pages.family_page import FamilyPage, NothingToExport
+from app.ui.widgets.save_dialog import ask_export_path
 
 CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"
 
@@ -110,15 +111,10 @@ class MainWindow(QMainWindow):
             )
 
     def export_dialog(self, label: str, suffix: str, export) -> None:
-        folder = self.settings.last_folder("export")
         name = f"{self.current_page().family}-{label.split()[0].lower()}.{suffix}"
-        path, _ = QFileDialog.getSaveFileName(
-            self, label.rstrip("…"), str(Path(folder) / name) if folder else name, f"*.{suffix}"
-        )
-        if not path:
+        path = ask_export_path(self, label.rstrip("…"), name, suffix)
+        if path is None:
             return
-        if not path.lower().endswith(f".{suffix}"):
-            path += f".{suffix}"
         try:
             export(path)
         except NothingToExport as exc:
@@ -127,7 +123,6 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:
             self.show_error(f"Could not export {Path(path).name}: {exc}")
             return
-        self.settings.set_last_folder("export", path)
         self.statusBar().showMessage(f"Exported {path}", 5000)
 
     def _action(self, text: str, shortcut, slot) -> QAction:

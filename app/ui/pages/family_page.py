@@ -33,10 +33,11 @@ from app.engine.events import (
 from app.engine.paths import autosave_dir
 from app.engine.setup import build_configs, configs_from_checkpoint, create_task
 from app.engine.tasks import get_task_class
+from app.engine.train_config import TrainConfig
 from app.engine.trainer import Trainer
 from app.ui.training.thread import TrainingThread
 from app.ui.widgets.loss_plot import LossPlot
-from app.ui.widgets.settings_form import FieldError, FieldSpec, SettingsForm
+from app.ui.widgets.settings_form import FieldError, FieldSpec, FormField, SettingsForm, form_fields
 from app.ui.widgets.training_bar import TrainingBar
 from models.config_fields import config_to_dict
 
@@ -62,10 +63,6 @@ def export_widget_png(widget: QWidget, path: str | Path, ready: bool = True, wha
     check_exportable(ready, what, hint)
     if not widget.grab().save(str(path), "PNG"):
         raise OSError(f"could not write {Path(path).name}")
-
-
-# what each kind of DataBundle holds, in words
-KIND_WORDS = {"points": "2-D points", "images": "images", "text": "text"}
 
 
 def guess_data_kind(spec: str) -> str | None:
@@ -95,32 +92,28 @@ VISUALS_INTERVAL_S = 1.0  # pictures the worker renders (reconstructions, sample
 PROGRESS_INTERVAL_S = 0.5  # progress bar, steps/s and ETA (a styled bar costs ~2 ms to repaint)
 
 
-def train_fields(defaults: Any) -> list[FieldSpec]:
+AUTOSAVE_EVERY = 500  # the window autosaves a rollback point this often (the engine's default: at the end)
+TRAIN_FIELDS = (
+    FieldSpec("steps", "Steps to train", "How many optimisation steps this run performs.", live=True),
+    FieldSpec("batch_size", "Batch size", "Examples per step; may change while paused.", live=True),
+    FieldSpec("lr", "Learning rate", "Base learning rate; may change while paused.", live=True),
+    FieldSpec("schedule", "LR schedule",
+              "constant; cosine decay to lr·min ratio; or linear warm-up then cosine."),
+    FieldSpec("warmup_steps", "Warm-up steps", "Linear LR warm-up length (warmup_cosine only)."),
+    FieldSpec("grad_clip", "Gradient clip", "Clip the gradient norm to this value; 0 turns clipping off.",
+              live=True),
+    FieldSpec("val_every", "Validate every", "Steps between validations; 0 turns validation off.", live=True),
+    FieldSpec("early_stop_patience", "Early-stop patience",
+              "Stop after this many validations without improvement; 0 = off.", live=True),
+    FieldSpec("checkpoint_every", "Autosave every",
+              "Steps between autosaved checkpoints (a rollback point); 0 = only at the end."),
+    FieldSpec("seed", "Seed", "Seeds the data split, the initial weights and the batches."),
+)  # fmt: skip
+
+
+def train_fields(defaults: TrainConfig) -> list[FormField]:
     """The training settings every family shares, with the family's defaults."""
-    return [
-        FieldSpec("steps", "Steps to train", "int", defaults.steps, 1, 10_000_000,
-                  tooltip="How many optimisation steps this run performs.", live=True),
-        FieldSpec("batch_size", "Batch size", "int", defaults.batch_size, 1, 65536,
-                  tooltip="Examples per step; may change while paused.", live=True),
-        FieldSpec("lr", "Learning rate", "float", defaults.lr, 1e-8, 10.0,
-                  tooltip="Base learning rate; may change while paused.", live=True),
-        FieldSpec("schedule", "LR schedule", "choice", defaults.schedule,
-                  choices=("constant", "cosine", "warmup_cosine"),
-                  tooltip="constant; cosine decay to lr·min ratio; or linear warm-up then cosine."),
-        FieldSpec("warmup_steps", "Warm-up steps", "int", defaults.warmup_steps, 0, 1_000_000,
-                  tooltip="Linear LR warm-up length (warmup_cosine only)."),
-        FieldSpec("grad_clip", "Gradient clip", "float", defaults.grad_clip, 0.0, 1e6,
-                  tooltip="Clip the gradient norm to this value; 0 turns clipping off.", live=True),
-        FieldSpec("val_every", "Validate every", "int", defaults.val_every, 0, 1_000_000,
-                  tooltip="Steps between validations; 0 turns validation off.", live=True),
-        FieldSpec("early_stop_patience", "Early-stop patience", "int", defaults.early_stop_patience,
-                  0, 10_000, tooltip="Stop after this many validations without improvement; 0 = off.",
-                  live=True),
-        FieldSpec("checkpoint_every", "Autosave every", "int", 500, 0, 10_000_000,
-                  tooltip="Steps between autosaved checkpoints (a rollback point); 0 = only at the end."),
-        FieldSpec("seed", "Seed", "int", defaults.seed, 0, 2**31 - 1,
-                  tooltip="Seeds the data split, the initial weights and the batches."),
-    ]  # fmt: skip
+    return form_fields(dataclasses.replace(defaults, checkpoint_every=AUTOSAVE_EVERY), "train", TRAIN_FIELDS)
 
 
 class FamilyPage(QWidget):
@@ -128,6 +121,8 @@ class FamilyPage(QWidget):
     prefix: ClassVar[str]
     title: ClassVar[str]
 
+    model_fields: ClassVar[tuple[FieldSpec, ...]] = ()  # the form's words for the model config's fields
+    hparam_fields: ClassVar[tuple[FieldSpec, ...]] = ()  # … and for the task's knobs (hparams_class)
     snapshot_interval_s: ClassVar[float] = SNAPSHOT_INTERVAL_S
     visuals_interval_s: ClassVar[float] = VISUALS_INTERVAL_S
 
@@ -173,8 +168,15 @@ class FamilyPage(QWidget):
         self._deferredSaveFailed.connect(self._on_deferred_save_failed)
 
     # --- hooks for the family pages --------------------------------------------------------
-    def field_specs(self) -> list[FieldSpec]:
-        return train_fields(self.task_cls.default_train_config())
+    def field_specs(self) -> list[FormField]:
+        """The form: the page's words for the model, knob and training fields, completed from
+        the task's dataclasses (their defaults, ranges and choices)."""
+        task = self.task_cls
+        return [
+            *form_fields(task.config_class(), "model", self.model_fields),
+            *form_fields(task.default_hparams(), "hparams", self.hparam_fields),
+            *train_fields(task.default_train_config()),
+        ]
 
     def setup_loss_series(self, plot: LossPlot) -> None:
         plot.add_series("loss", "loss")
@@ -239,11 +241,10 @@ class FamilyPage(QWidget):
         """One sentence when ``spec`` is data this family cannot train on (None when it can, or
         when its kind cannot be told without loading it)."""
         kind = guess_data_kind(spec)
-        if kind is None or kind in self.task_cls.data_kinds:
+        if kind is None:
             return None
-        kinds = " or ".join(KIND_WORDS.get(k, k) for k in self.task_cls.data_kinds)
-        name = Path(spec.strip()).name or spec.strip()
-        return f"The {self.title} trains on {kinds}, but {name} is {KIND_WORDS.get(kind, kind)}."
+        sentence = self.task_cls.wrong_kind_sentence(kind, Path(spec.strip()).name or spec.strip())
+        return None if sentence is None else sentence[:1].upper() + sentence[1:]
 
     def _check_data_kind(self, spec: str) -> None:
         """Say at once when the chosen data cannot train this family (Start would refuse it)."""
