@@ -12,6 +12,7 @@ import numpy as np
 from app.engine.checkpoint import Checkpoint, read_checkpoint
 from app.engine.cli.outputs import check_writable, checkpoint_target
 from app.engine.cli.progress import ProgressPrinter
+from app.engine.cli.serve_commands import loadtest_command, serve_command
 from app.engine.data.download import percent_steps
 from app.engine.errors import ConfigError, GenplayError
 from app.engine.events import NoticeEvent
@@ -211,4 +212,10 @@ def sample_command(args) -> int:
         return fail(f"could not write the output: {exc.strerror or exc}.")
 
 
-COMMANDS = {"train": train_command, "inspect": inspect_command, "sample": sample_command}
+COMMANDS = {
+    "train": train_command,
+    "inspect": inspect_command,
+    "sample": sample_command,
+    "serve": serve_command,
+    "loadtest": loadtest_command,
+}

@@ -46,6 +46,7 @@ class ServeConfig:
     device: str = "cpu"
     max_restarts: int = 5  # restart intensity, as an OTP supervisor's: at most this many …
     restart_window_s: float = 10.0  # … within this many seconds, else the server is unready
+    warm_spare: bool = True  # keep one extra worker loaded, so a dead worker is replaced at once
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class ServerStats:
     batches: int = 0
     batched_requests: int = 0  # requests in those batches (mean batch size = this / batches)
     recent_batch_sizes: tuple[int, ...] = ()  # the newest batches' sizes, at most 256
+    spare: WorkerState | None = None  # the warm spare (STARTING while it loads, READY once loaded)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class LoadPlan:
     max_new_tokens: int = 32
     duration_s: float | None = None  # None: until stopped
     timeout_s: float = 30.0
+    requests: int | None = None  # stop after sending this many (None: no bound but the duration)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class LoadStats:
     completed: int
     by_status: dict[int, int]  # 0 counts transport errors (refused, reset, timed out)
     recent_latencies_ms: tuple[float, ...]  # the newest answers' latencies, at most 2,000
+    finished: bool = False  # the plan's duration or count is done, or it was stopped, or it failed
+    error: str | None = None  # one sentence when the run could not go on (server unreachable, no model)
 
 
 class RunningServer(Protocol):
