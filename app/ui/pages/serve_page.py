@@ -211,6 +211,8 @@ class ServePage(QWidget):
         stats = server.stats()
         load_stats = load.stats() if load is not None else None
         self.history.add(stats, load_stats)
+        if load_stats is not None:
+            self.load_controls.show_stats(load_stats)
         if load_stats is not None and load_stats.finished:  # its plan is done, or it failed
             self.session.stop_load()
             if load_stats.error:

@@ -9,13 +9,14 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSpinBox,
     QStackedWidget,
     QWidget,
 )
 
-from app.engine.serve.api import Endpoint, LoadPlan
+from app.engine.serve.api import Endpoint, LoadPlan, LoadStats
 from app.ui.serve.served_models import endpoints_of
 from app.ui.serve.server_settings import field_defaults
 
@@ -89,6 +90,10 @@ class LoadControls(QWidget):
             form.addRow(f"Mix: {endpoint.value}", box)
         form.addRow("Max new tokens", self.max_new_tokens)
         form.addRow(buttons)
+        self.summary = QLabel()
+        self.summary.setObjectName("serveLoadSummary")
+        self.summary.setWordWrap(True)
+        form.addRow(self.summary)
         self.set_families(set())
         self.set_running(server=False, load=False)
 
@@ -103,6 +108,13 @@ class LoadControls(QWidget):
     def set_running(self, server: bool, load: bool) -> None:
         self.start_button.setEnabled(server and not load)
         self.stop_button.setEnabled(load)
+
+    def show_stats(self, stats: LoadStats) -> None:
+        """What the generator has seen: sent, answered and how (0 = no answer: refused, timed out)."""
+        statuses = ", ".join(f"{code or 'no answer'}: {n:,}" for code, n in sorted(stats.by_status.items()))
+        text = f"Sent {stats.sent:,}, answered {stats.completed:,}" + (f" ({statuses})" if statuses else "")
+        if self.summary.text() != text:
+            self.summary.setText(text)
 
     def plan(self) -> LoadPlan:
         """The plan the controls describe; ValueError (one sentence) when the mix is empty."""
