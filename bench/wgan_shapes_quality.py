@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.engine.checkpoint import read_checkpoint  # noqa: E402
 from app.engine.data import load_dataset  # noqa: E402
-from app.engine.tasks.wgan_task import WGANTask  # noqa: E402
+from app.engine.inference import model_from_checkpoint  # noqa: E402
+from app.engine.inference.sampling import draw_samples  # noqa: E402
 
 
 def components(mask: np.ndarray) -> list[np.ndarray]:
@@ -73,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     checkpoint = read_checkpoint(args.checkpoint)
     real = load_dataset("shapes", seed=0).val[: args.n].numpy()
-    fake = WGANTask.sample_from_checkpoint(checkpoint, args.n, seed=0).images
+    fake = draw_samples(model_from_checkpoint(checkpoint), args.n, seed=0).images
     print(f"{args.checkpoint}: step {checkpoint.step:,}, {len(fake)} samples, {len(real)} validation images")
     for name, images in (("real", real), ("generated", fake)):
         d = describe(images)

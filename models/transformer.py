@@ -87,8 +87,13 @@ def allowed_positions(
     config: GPTConfig, n_queries: int, n_keys: int, device: torch.device | None = None
 ) -> torch.Tensor:
     """Where M = 0: (n_queries, n_keys) booleans, the queries being the last n_queries keys."""
-    i = torch.arange(n_keys - n_queries, n_keys, device=device)[:, None]  # query positions
-    j = torch.arange(n_keys, device=device)[None, :]  # key positions
+    return allowed_keys(config, torch.arange(n_keys - n_queries, n_keys, device=device), n_keys)
+
+
+def allowed_keys(config: GPTConfig, query_positions: torch.Tensor, n_keys: int) -> torch.Tensor:
+    """Where M = 0 for queries at ``query_positions`` (..., T) over keys 0 … n_keys − 1: (..., T, n_keys)."""
+    i = query_positions[..., :, None]  # query positions
+    j = torch.arange(n_keys, device=query_positions.device)  # key positions
     allowed = j <= i  # causal: never the future
     if config.mask == "sliding":
         allowed = allowed & (j > i - config.window)
@@ -117,6 +122,50 @@ class KVCache:
         self.length += n
 
 
+class RowKVCache:
+    """K and V for rows that each have their own length (many texts written at once by a server):
+    (n_layer, B, H, block_size, d_k); row b's token at position t is stored in slot t of row b."""
+
+    def __init__(self, config: GPTConfig, batch: int, device: torch.device, dtype: torch.dtype) -> None:
+        shape = (config.n_layer, batch, config.n_head, config.block_size, config.head_dim)
+        self.keys = torch.zeros(shape, device=device, dtype=dtype)
+        self.values = torch.zeros(shape, device=device, dtype=dtype)
+
+    def next_tokens(self, positions: torch.Tensor) -> RowWrite:
+        """Every row adds one token at ``positions`` (B, 1); its query reads the row's slots 0 … position."""
+        rows = torch.arange(self.keys.shape[1], device=positions.device)
+        return RowWrite(self, rows, positions, reads_stored=True)
+
+    def reread(self, rows: torch.Tensor, positions: torch.Tensor) -> RowWrite:
+        """``rows`` (R,) are read afresh from position 0 (``positions`` (R, T)), replacing their slots."""
+        return RowWrite(self, rows, positions, reads_stored=False)
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only ``rows`` (R,), in that order (rows that finished leave the batch)."""
+        self.keys = self.keys[:, rows]
+        self.values = self.values[:, rows]
+
+
+class RowWrite:
+    """Where one forward pass stores its new keys and values in a ``RowKVCache``, and what it reads."""
+
+    def __init__(self, cache: RowKVCache, rows: torch.Tensor, positions: torch.Tensor, reads_stored: bool):
+        self.cache = cache
+        self.rows = rows  # (R,)
+        self.positions = positions  # (R, T)
+        self.reads_stored = reads_stored
+
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store k, v (R, H, T, d_k) at each row's positions; return the keys and values its queries read."""
+        slots = (layer, self.rows[:, None], slice(None), self.positions)  # indexes (R, T, H, d_k)
+        self.cache.keys[slots] = k.transpose(1, 2)
+        self.cache.values[slots] = v.transpose(1, 2)
+        if not self.reads_stored:
+            return k, v  # read afresh: the row's keys are exactly the new ones
+        n_keys = int(self.positions.max()) + 1
+        return self.cache.keys[layer, :, :, :n_keys], self.cache.values[layer, :, :, :n_keys]
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention: softmax(QKᵀ/√d_k + M)·V per head, heads concatenated, projected."""
 
@@ -132,7 +181,7 @@ class SelfAttention(nn.Module):
         self.head_gate: torch.Tensor | None = None
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | None, need_weights: bool
+        self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | RowWrite | None, need_weights: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         cfg = self.config
         B, T, C = x.shape
@@ -187,7 +236,7 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | None, need_weights: bool
+        self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | RowWrite | None, need_weights: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         attended, weights = self.attn(self.ln_1(x), mask, cache, need_weights)
         x = x + attended
@@ -270,6 +319,19 @@ class GPT(nn.Module):
         logits = self.lm_head(self.ln_f(x))  # (B, T, V)
         return GPTOutput(logits, tuple(attentions) if need_weights else None)
 
+    def forward_rows(
+        self, idx: torch.Tensor, positions: torch.Tensor, allowed: torch.Tensor, cache: RowWrite
+    ) -> torch.Tensor:
+        """Rows of different lengths in one pass: idx, positions (B, T) → logits (B, T, V).
+
+        Row b's tokens sit at ``positions[b]``; ``allowed`` (B, 1, T, S) is its M (True = may
+        attend, padding already excluded); ``cache`` stores each row's keys where its tokens sit.
+        """
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(positions))  # (B, T, d_model)
+        for block in self.blocks:
+            x, _ = block(x, allowed, cache, False)
+        return self.lm_head(self.ln_f(x))
+
     def loss(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Cross-entropy −(1/N) Σ_t log p(x_{t+1} | x_≤t), in nats per token.
 
@@ -285,6 +347,10 @@ class GPT(nn.Module):
     def new_cache(self, batch: int) -> KVCache:
         weight = self.tok_emb.weight
         return KVCache(self.config, batch, weight.device, weight.dtype)
+
+    def new_row_cache(self, batch: int) -> RowKVCache:
+        weight = self.tok_emb.weight
+        return RowKVCache(self.config, batch, weight.device, weight.dtype)
 
 
 def attention_entropy(weights: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.engine.checkpoint import read_checkpoint  # noqa: E402
 from app.engine.data import load_dataset  # noqa: E402
+from app.engine.inference import model_from_checkpoint  # noqa: E402
+from app.engine.inference.sampling import draw_samples  # noqa: E402
 from app.engine.labelled_grid import labelled_grid_image  # noqa: E402
-from app.engine.tasks.wgan_task import WGANTask  # noqa: E402
 
 COUNT, COLUMNS, GAP = 64, 8, 30
 
@@ -25,7 +26,7 @@ def main() -> None:
         sys.exit(__doc__)
     checkpoint = read_checkpoint(sys.argv[1])
     real = load_dataset("shapes", seed=0).val[:COUNT].numpy()
-    fake = WGANTask.sample_from_checkpoint(checkpoint, COUNT, seed=0).images  # what `genplay sample` draws
+    fake = draw_samples(model_from_checkpoint(checkpoint), COUNT, seed=0).images  # as `genplay sample`
     left = labelled_grid_image(real, COLUMNS, title="real shapes (validation set)", scale=2)
     title = f"WGAN-GP samples G(z), step {checkpoint.step:,} (genplay sample)"
     right = labelled_grid_image(fake, COLUMNS, title=title, scale=2)

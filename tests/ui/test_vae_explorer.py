@@ -312,3 +312,18 @@ def test_the_elbo_readout_coalesces_live_metrics(qtbot):
     qtbot.wait(LIVE_RENDER_MS + 50)
     assert len(shown) == 1 and "step 10" in shown[0]  # one render, with the newest numbers
     assert "−95.00" in shown[0]  # ELBO = −recon − KL = −(90 + 5)
+
+
+def test_rebuilt_sliders_leave_no_stray_row_behind(qtbot):
+    """A new model's rows replace the old ones at once, even before the event loop deletes them."""
+    from app.ui.vae.latent_sliders import LatentSliders
+
+    sliders = LatentSliders()
+    qtbot.addWidget(sliders)
+    sliders.show()
+    sliders.set_latent_dim(11)
+    sliders.set_latent_dim(10)
+    in_rows = sliders.rows.findChildren(QSlider)
+    assert sorted(s.objectName() for s in in_rows) == sorted(f"vaeLatentSlider{i}" for i in range(10))
+    assert set(in_rows) == set(sliders.sliders)
+    qtbot.waitUntil(lambda: all(s.isVisibleTo(sliders) for s in sliders.sliders), timeout=2000)

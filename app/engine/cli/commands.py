@@ -19,6 +19,8 @@ from app.engine.data.download import percent_steps, reporting_downloads
 from app.engine.errors import ConfigError, GenplayError
 from app.engine.events import NoticeEvent
 from app.engine.images import save_png_grid
+from app.engine.inference import model_from_checkpoint
+from app.engine.inference.sampling import sample_model
 from app.engine.setup import (
     build_configs,
     configs_from_checkpoint,
@@ -187,7 +189,7 @@ def sample_command(args) -> int:
         task_cls = get_task_class(checkpoint.family)
         options = _sample_options(args, task_cls)
         count = args.n if args.n is not None else task_cls.default_sample_count
-        samples = task_cls.sample_from_checkpoint(checkpoint, count, args.seed, **options)
+        samples = sample_model(model_from_checkpoint(checkpoint), count, args.seed, **options)
         out = Path(args.out) if args.out else None
         if samples.text is not None:
             if out is None:

@@ -46,6 +46,7 @@ class ServeConfig:
     device: str = "cpu"
     max_restarts: int = 5  # restart intensity, as an OTP supervisor's: at most this many …
     restart_window_s: float = 10.0  # … within this many seconds, else the server is unready
+    warm_spare: bool = True  # keep one extra worker loaded, so a dead worker is replaced at once
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class ServerStats:
     batches: int = 0
     batched_requests: int = 0  # requests in those batches (mean batch size = this / batches)
     recent_batch_sizes: tuple[int, ...] = ()  # the newest batches' sizes, at most 256
+    spare: WorkerState | None = None  # the warm spare (STARTING while it loads, READY once loaded)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -27,15 +25,6 @@ NextBatch = Callable[[], Any]
 KIND_WORDS = {"images": "images", "points": "2-D points", "text": "text"}  # DataBundle.kind, for people
 
 
-@dataclass
-class Samples:
-    """What ``genplay sample`` writes: images (N, C, H, W) in [0, 1], points (N, 2) or text."""
-
-    images: np.ndarray | None = None
-    points: np.ndarray | None = None
-    text: str | None = None
-
-
 class Task(ABC):
     family: ClassVar[str]
     title: ClassVar[str]
@@ -46,7 +35,7 @@ class Task(ABC):
     # slow-motion actions: name → label; run with ``run_action`` (e.g. WGAN "critic")
     actions: ClassVar[dict[str, str]] = {}
     default_sample_count: ClassVar[int] = 64  # ``genplay sample`` without --n (text families: 1)
-    sample_options: ClassVar[tuple[str, ...]] = ()  # the options ``sample_from_checkpoint`` reads
+    sample_options: ClassVar[tuple[str, ...]] = ()  # what ``genplay sample`` reads
 
     def __init__(
         self,
@@ -213,19 +202,9 @@ class Task(ABC):
         tensors = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
         return ModelSnapshot(self.family, self.model_config, tensors, step)
 
-    @classmethod
-    def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
-        """Draw ``n`` samples from a loaded checkpoint (``genplay sample``)."""
-        raise ConfigError(f"sampling is not available for the {cls.title}.")
-
     def describe_settings(self) -> dict[str, Any]:
         return {
             "train": self.train_config.to_dict(),
             "hparams": dataclasses.asdict(self.hparams),
             "model": config_to_dict(self.model_config),
         }
-
-
-def prior_codes(n: int, dim: int, seed: int) -> torch.Tensor:
-    """n codes z ~ N(0, I) of size ``dim``, reproducible from ``seed``: (n, dim) on the CPU."""
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))

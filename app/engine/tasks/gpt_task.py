@@ -19,11 +19,12 @@ from app.engine.data.batches import SampledBatches
 from app.engine.data.bundle import DataBundle
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
+from app.engine.inference.sampling import start_token
 from app.engine.optim_step import guarded_update
-from app.engine.tasks.base import NextBatch, Samples, Task
+from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.text_sampling import SamplingSettings, generate
-from models.tokenizer import CharTokenizer, UnknownCharactersError
+from models.tokenizer import CharTokenizer
 from models.transformer import GPT, GPTConfig, allowed_positions
 
 DEFAULT_PROBE = "The cat sat on the mat. The cat sat on the mat."
@@ -50,14 +51,6 @@ class GPTHparams:
             raise ValueError("capture_every and sample_every must not be negative")
         if not 1 <= self.sample_length <= 5000:
             raise ValueError(f"sample_length must be between 1 and 5000, not {self.sample_length}")
-
-
-def start_token(tokenizer: CharTokenizer) -> int:
-    """What an empty prompt starts from: a line break if the text has them, else a space."""
-    for char in ("\n", " "):
-        if char in tokenizer.index:
-            return tokenizer.index[char]
-    return 0
 
 
 @torch.no_grad()
@@ -297,32 +290,3 @@ class GPTTask(Task):
         snapshot = super().snapshot(step)
         snapshot.extras["tokenizer"] = self.tokenizer.to_metadata()
         return snapshot
-
-    # --- sampling without the GUI -------------------------------------------------------
-    @classmethod
-    def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
-        """``n`` continuations of ``prompt`` (the prompt included), joined by separators."""
-        settings = SamplingSettings(
-            temperature=float(options.get("temperature", 1.0)),
-            top_k=int(options.get("top_k", 0)),
-            top_p=float(options.get("top_p", 1.0)),
-        )
-        try:
-            settings.validate()
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-        max_new = int(options.get("max_new", 200))
-        tokenizer = CharTokenizer.from_metadata(checkpoint.tokenizer)
-        prompt = (options.get("prompt") or "").replace("\r\n", "\n")
-        try:
-            ids = tokenizer.encode(prompt) if prompt else [start_token(tokenizer)]
-        except UnknownCharactersError as exc:
-            raise ConfigError(f"{exc}; write the prompt with characters of its training text.") from None
-        model = checkpoint.build_model()
-        generator = torch.Generator().manual_seed(seed)
-        out = generate(model, torch.tensor([ids] * n), max_new, settings, generator)
-        skip = 0 if prompt else 1  # an empty prompt's start token is not part of the text
-        texts = [tokenizer.decode(row[skip:].tolist()) for row in out]
-        if n == 1:
-            return Samples(text=texts[0])
-        return Samples(text="\n\n".join(f"--- sample {i + 1} ---\n{t}" for i, t in enumerate(texts)))

@@ -12,7 +12,7 @@ import torch
 from app.engine.data.batches import ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
 from app.engine.optim_step import guarded_update
-from app.engine.tasks.base import NextBatch, Samples, Task, prior_codes
+from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.vae import VAE, VAEConfig
 
@@ -135,11 +135,3 @@ class VAETask(Task):
             "reconstructions": recon.cpu().numpy(),
             "kl_per_dim": kl_per_dim.cpu().numpy().astype(np.float64),
         }
-
-    @classmethod
-    @torch.no_grad()
-    def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
-        """Decode z ~ N(0, I): n codes drawn with ``seed``."""
-        model = checkpoint.build_model()
-        z = prior_codes(n, checkpoint.config.latent_dim, seed)  # (n, latent_dim)
-        return Samples(images=model.decode(z).numpy())

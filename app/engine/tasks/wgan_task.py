@@ -20,7 +20,7 @@ from app.engine.data.batches import SampledBatches, ShuffledBatches, fixed_batch
 from app.engine.data.bundle import DataBundle
 from app.engine.events import ModelSnapshot
 from app.engine.optim_step import guarded_update
-from app.engine.tasks.base import NextBatch, Samples, Task, prior_codes
+from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.wgan import WGAN, CriticLoss, WGANConfig, critic_loss, generator_loss
 
@@ -268,14 +268,3 @@ class WGANTask(Task):
         self.fixed_noise = noise.to(self.device, torch.float32)
         if "updates" in tensors:
             self.critic_updates, self.generator_updates = (int(v) for v in tensors["updates"])
-
-    @classmethod
-    @torch.no_grad()
-    def sample_from_checkpoint(cls, checkpoint: Any, n: int, seed: int, **options: Any) -> Samples:
-        """G(z) for n codes z ~ N(0, I) drawn with ``seed``: points (n, 2) or images (n, C, H, W)."""
-        model = checkpoint.build_model()
-        z = prior_codes(n, checkpoint.config.latent_dim, seed)  # (n, latent_dim)
-        out = model.sample(z).numpy()
-        if checkpoint.config.is_image:
-            return Samples(images=out)
-        return Samples(points=out)

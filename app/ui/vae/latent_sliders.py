@@ -62,9 +62,13 @@ class LatentSliders(QWidget):
             self.reset()
             return
         while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None:
+                # detached at once: deleteLater alone leaves the old row drawn (a stray slider
+                # over the new rows) until the event loop gets round to deleting it
+                widget.hide()
+                widget.setParent(None)
+                widget.deleteLater()
         self.sliders, self.value_labels, self.kl_labels = [], [], []
         limit = int(TRAVERSAL_LIMIT * TICKS_PER_UNIT)
         for i in range(latent_dim):
