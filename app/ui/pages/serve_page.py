@@ -31,6 +31,7 @@ from app.ui.serve.pipeline_note import PipelineNote
 from app.ui.serve.served_models import ServedModelsList
 from app.ui.serve.server_settings import ServerSettings
 from app.ui.serve.session import Phase, ServeSession
+from app.ui.serve.supervisor_log import SupervisorLog, supervisor_events
 from app.ui.serve.texts import NOT_RUNNING, curl_example
 from app.ui.serve.workers_table import WorkersTable
 from app.ui.widgets.layout import across, column, row, scrolled
@@ -95,6 +96,9 @@ class ServePage(QWidget):
         copy.setToolTip("Copy the curl command")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.curl.text()))
         self.workers = WorkersTable()
+        self.log = SupervisorLog()
+        self.log.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)  # the table's height
+        self._last_stats: ServerStats | None = None
         self.plots = LivePlots()
         self.note = PipelineNote()
         self.plots.layout().addWidget(self.note, 1, 2)
@@ -109,7 +113,7 @@ class ServePage(QWidget):
         left.setMinimumWidth(330)
         left.setMaximumWidth(430)
         address = row(QLabel("URL"), (self.url, 1), QLabel("Try it"), (self.curl, 3), copy)
-        right = column(self.banner, address, self.workers, (self.plots, 1))
+        right = column(self.banner, address, row((self.workers, 3), (self.log, 2)), (self.plots, 1))
         right.layout().setSpacing(4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -142,6 +146,8 @@ class ServePage(QWidget):
             return
         self.history.clear()
         self.plots.clear()
+        self.log.clear()
+        self._last_stats = None
         self.session.start(config)
 
     def stop(self) -> None:
@@ -181,6 +187,7 @@ class ServePage(QWidget):
             first = next((m for m in self.models.models if m.family == "gpt"), self.models.models[0])
             self.curl.setText(curl_example(server.url, first.name, first.family))
             self.curl.setCursorPosition(0)
+            self.log.add(0.0, [f"Listening at {server.url}; the workers are loading the models."])
             self.timer.start()
             self.poll()
         elif phase is Phase.STOPPING:
@@ -218,6 +225,8 @@ class ServePage(QWidget):
             if load_stats.error:
                 self.show_error(f"The load generator stopped: {load_stats.error}")
         self.workers.show_workers(stats.workers)
+        self.log.add(self.history.now, supervisor_events(self._last_stats, stats))
+        self._last_stats = stats
         if self.session.phase is Phase.SERVING:
             self._show_readiness(stats)
         if self.isVisible():
@@ -226,7 +235,8 @@ class ServePage(QWidget):
     def _show_readiness(self, stats: ServerStats) -> None:
         ready = sum(w.state in (WorkerState.READY, WorkerState.BUSY) for w in stats.workers)
         if stats.ready:
-            text = (f"Ready: {ready} of {len(stats.workers)} workers up · queue "
+            spare = f" · warm spare {stats.spare.value}" if stats.spare is not None else ""
+            text = (f"Ready: {ready} of {len(stats.workers)} workers up{spare} · queue "
                     f"{stats.queue_depth} of {stats.queue_size} · {stats.restarts} restarts")  # fmt: skip
             self._set_banner("ok", text)
         else:

@@ -18,12 +18,14 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 from app.ui.serve.history import PERCENTILES, ServeHistory
 
 TEXT_SIZE = "9pt"
+NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
 BATCH_TITLE = "Batch sizes (newest batches)"
 BLUE, RED, GREEN, ORANGE, GREY = "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#7f7f7f"
 
 
-def _pen(colour: str, width: int = 1, dashed: bool = False) -> pg.QtGui.QPen:
-    pen = pg.mkPen(colour, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+def _pen(colour: str, dashed: bool = False) -> pg.QtGui.QPen:
+    """A one-pixel cosmetic pen: wider lines and fills cost the GUI thread several times more."""
+    pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
     pen.setCosmetic(True)
     return pen
 
@@ -49,29 +51,38 @@ def _legend(plot: pg.PlotWidget) -> None:
 
 
 def _top(*arrays: np.ndarray, floor: float = 1.0) -> float:
-    """A y-range top a little above the largest finite value (at least ``floor``)."""
+    """A y-range top above the largest finite value, rounded up to a step × 10ⁿ: it changes
+    only now and then, so the axis is not re-laid out at every redraw."""
     finite = [a[np.isfinite(a)] for a in arrays if a.size]
-    largest = max((float(a.max()) for a in finite if a.size), default=0.0)
-    return max(floor, largest * 1.15)
+    largest = max((float(a.max()) for a in finite if a.size), default=0.0) * 1.1
+    if largest <= floor:
+        return floor
+    scale = 10 ** math.floor(math.log10(largest))
+    return next(step * scale for step in NICE_STEPS if step * scale >= largest)
+
+
+def _set_top(plot: pg.PlotWidget, top: float) -> None:
+    if plot.viewRange()[1] != [0, top]:
+        plot.setYRange(0, top, padding=0)
 
 
 class LivePlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.throughput = _plot("serveThroughputPlot", "Throughput: answers per second", "answers/s")
-        self.answered = self.throughput.plot(pen=_pen(BLUE, 2))
+        self.answered = self.throughput.plot(pen=_pen(BLUE))
 
         self.latency = _plot("serveLatencyPlot", "Latency of the load generator's requests", "ms")
         _legend(self.latency)
         self.percentile_curves = [
-            self.latency.plot(pen=_pen(colour, 2 if p == 50 else 1), name=f"p{p}", connect="finite")
+            self.latency.plot(pen=_pen(colour), name=f"p{p}", connect="finite")
             for p, colour in zip(PERCENTILES, (BLUE, ORANGE, RED), strict=True)
         ]
 
         self.queue = _plot("serveQueuePlot", "Queue: requests waiting", "requests")
-        self.queue_depth = self.queue.plot(pen=_pen(BLUE, 2), fillLevel=0, brush=(31, 119, 180, 60))
+        self.queue_depth = self.queue.plot(pen=_pen(BLUE))
         label = {"position": 0.75, "color": RED, "anchors": [(0.5, 1), (0.5, 1)]}  # under the line
-        self.queue_size = pg.InfiniteLine(0, angle=0, pen=_pen(RED, 1, dashed=True),
+        self.queue_size = pg.InfiniteLine(0, angle=0, pen=_pen(RED, dashed=True),
                                           label="queue size: full → 429", labelOpts=label)  # fmt: skip
         self.queue.addItem(self.queue_size)
 
@@ -80,15 +91,17 @@ class LivePlots(QWidget):
                                           pen=_pen(GREEN))  # fmt: skip
         self.batches.addItem(self.batch_bars)
         label = {"position": 0.92, "color": RED, "anchors": [(1, 0.5), (1, 0.5)]}  # left of the line
-        self.max_batch_line = pg.InfiniteLine(1, angle=90, pen=_pen(RED, 1, dashed=True),
+        self.max_batch_line = pg.InfiniteLine(1, angle=90, pen=_pen(RED, dashed=True),
                                               label="max batch", labelOpts=label)  # fmt: skip
         self.batches.addItem(self.max_batch_line)
 
         self.errors = _plot("serveErrorsPlot", "Rejected (429) and retried", "per second")
         _legend(self.errors)
-        self.rejected = self.errors.plot(pen=_pen(RED, 2), name="429s/s")
-        self.retried = self.errors.plot(pen=_pen(ORANGE, 2), name="retried batches/s")
+        self.rejected = self.errors.plot(pen=_pen(RED), name="429s/s")
+        self.retried = self.errors.plot(pen=_pen(ORANGE), name="retried batches/s")
 
+        self._batches_drawn: tuple = ((), 0)
+        self._batch_title = BATCH_TITLE
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(4)
@@ -105,25 +118,27 @@ class LivePlots(QWidget):
             plot.setXRange(start, end, padding=0)
 
         t, answers = history.columns(history.throughput)
-        self.throughput.setYRange(0, _top(answers), padding=0)
+        _set_top(self.throughput, _top(answers))
         self.answered.setData(t, answers)
 
         latency = history.columns(history.latency, 1 + len(PERCENTILES))
-        self.latency.setYRange(0, _top(*latency[1:]), padding=0)
+        _set_top(self.latency, _top(*latency[1:]))
         for curve, values in zip(self.percentile_curves, latency[1:], strict=True):
             curve.setData(latency[0], values)
 
         t, depth, size = history.queue()
-        self.queue.setYRange(0, _top(depth, size), padding=0)
+        _set_top(self.queue, _top(depth, size))
         self.queue_depth.setData(t, depth)
         if size.size:
             self.queue_size.setValue(size[-1])
 
-        self._draw_batches(np.asarray(history.batch_sizes, dtype=np.int64), max_batch, history.mean_batch)
+        if (history.batch_sizes, max_batch) != self._batches_drawn:  # only when new batches ran
+            self._batches_drawn = (history.batch_sizes, max_batch)
+            self._draw_batches(np.asarray(history.batch_sizes, dtype=np.int64), max_batch, history.mean_batch)
 
         t, rejected = history.columns(history.rejections)
         t_retry, retried = history.columns(history.retry_rate)
-        self.errors.setYRange(0, _top(rejected, retried), padding=0)
+        _set_top(self.errors, _top(rejected, retried))
         self.rejected.setData(t, rejected)
         self.retried.setData(t_retry, retried)
 
@@ -132,16 +147,19 @@ class LivePlots(QWidget):
         counts = np.bincount(sizes, minlength=high + 1)[1:] if sizes.size else np.zeros(high)
         edges = np.arange(0.5, high + 1.0)  # one bar per size 1 … high
         self.batches.setXRange(0.5, high + 1.5, padding=0)  # room for the max-batch line's label
-        self.batches.setYRange(0, _top(counts.astype(np.float64)), padding=0)
+        _set_top(self.batches, _top(counts.astype(np.float64)))
         self.batch_bars.setData(edges, counts)
         self.max_batch_line.setValue(max_batch)
         title = BATCH_TITLE if math.isnan(mean) else f"Batch sizes: mean {mean:.1f} (max {max_batch})"
-        self.batches.setTitle(title, size=TEXT_SIZE)
+        if title != self._batch_title:
+            self._batch_title = title
+            self.batches.setTitle(title, size=TEXT_SIZE)
 
     def clear(self) -> None:
         for curve in (self.answered, *self.percentile_curves, self.queue_depth, self.rejected,
                       self.retried, self.batch_bars):  # fmt: skip
             curve.setData([], [])
+        self._batches_drawn = ((), 0)
 
     def has_data(self) -> bool:
         """The throughput curve has points (the window is showing a live server)."""

@@ -62,10 +62,14 @@ def write_page_model(page: FamilyPage, folder: Path) -> Path:
     snapshot = page.snapshot
     if snapshot is None:
         raise CheckpointError(f"The {page.title} page has no model yet: train one or open a checkpoint.")
+    opened = page.loaded_checkpoint
     if page.trainer is not None:
         data = page.trainer.task.data.describe()
     else:
-        data = page.loaded_checkpoint.data if page.loaded_checkpoint is not None else {}
+        data = opened.data if opened is not None else {}
+    tokenizer = snapshot.extras.get("tokenizer")  # a snapshot of an opened file has none
+    if tokenizer is None and opened is not None:
+        tokenizer = opened.tokenizer
     return save_checkpoint(
         folder / f"{page.family}-page.safetensors",
         family=snapshot.family,
@@ -73,7 +77,7 @@ def write_page_model(page: FamilyPage, folder: Path) -> Path:
         tensors=snapshot.tensors,
         step=snapshot.step,
         data=data,
-        tokenizer=snapshot.extras.get("tokenizer"),
+        tokenizer=tokenizer,
     )
 
 

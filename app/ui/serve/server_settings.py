@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
 
 from app.engine.serve.api import ModelSpec, ServeConfig
 
@@ -37,6 +37,10 @@ KNOBS = (
          "Requests that may wait; when the queue is full, new ones are answered 429 at once."),
     Knob("port", "Port", 0, 65535, "The port on 127.0.0.1 (0: any free port)."),
 )  # fmt: skip
+WARM_SPARE_TIP = (
+    "Keep one extra worker with the models loaded: a dead worker's place is taken at once. "
+    "Turn it off to watch a killed worker go dead, start again and load the models."
+)
 
 
 class ServerSettings(QWidget):
@@ -57,10 +61,18 @@ class ServerSettings(QWidget):
             box.setObjectName(f"serve{knob.key.title().replace('_', '')}Spin")
             self.boxes[knob.key] = box
             form.addRow(knob.label, box)
+        self.warm_spare = QCheckBox("Warm spare worker")
+        self.warm_spare.setObjectName("serveWarmSpareCheck")
+        self.warm_spare.setChecked(DEFAULTS["warm_spare"])
+        self.warm_spare.setToolTip(WARM_SPARE_TIP)
+        form.addRow(self.warm_spare)
 
-    def set_values(self, **values: float) -> None:
+    def set_values(self, warm_spare: bool | None = None, **values: float) -> None:
         for key, value in values.items():
             self.boxes[key].setValue(value)
+        if warm_spare is not None:
+            self.warm_spare.setChecked(warm_spare)
 
     def config(self, models: tuple[ModelSpec, ...]) -> ServeConfig:
-        return ServeConfig(models=models, **{key: box.value() for key, box in self.boxes.items()})
+        values = {key: box.value() for key, box in self.boxes.items()}
+        return ServeConfig(models=models, warm_spare=self.warm_spare.isChecked(), **values)

@@ -20,6 +20,8 @@ from app.engine.serve.api import LoadGenerator, LoadPlan, RunningServer, ServeCo
 from app.engine.serve.load import start_load_in_thread
 from app.engine.serve.running import start_server_in_thread
 
+CLOSING_DRAIN_S = 2.0  # closing the window answers what is in flight for at most this long
+
 
 class Phase(StrEnum):
     STOPPED = "stopped"
@@ -146,21 +148,24 @@ class ServeSession(QObject):
 
     # --- closing ----------------------------------------------------------------------------
     def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Stop everything now (the window is closing); True when no server or thread is left."""
+        """Stop everything now (the window is closing); True when no server or thread is left.
+
+        The load stops first, then whatever is starting or stopping is waited for, then the server
+        drains for at most ``CLOSING_DRAIN_S`` (a closing window is not the place for a long drain)."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
             self._closing = True
-        for thread in list(self._threads):
-            thread.join(max(0.0, deadline - time.monotonic()))
         load, self.load = self.load, None
-        with self._lock:
-            server, self.server = self.server, None
         try:
             if load is not None:
                 load.stop()
+            for thread in list(self._threads):
+                thread.join(max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                server, self.server = self.server, None
             if server is not None:
-                server.stop(max(1.0, deadline - time.monotonic()))
-        except Exception:  # noqa: BLE001 - closing goes on; the processes are daemons of ours
+                server.stop(min(CLOSING_DRAIN_S, max(0.5, deadline - time.monotonic())))
+        except Exception:  # noqa: BLE001 - closing goes on whatever happens
             return False
         self.phase = Phase.STOPPED
         return not any(t.is_alive() for t in self._threads)
