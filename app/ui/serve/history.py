@@ -18,7 +18,7 @@ from app.engine.serve.api import LoadStats, ServerStats
 from app.engine.serve.load import percentiles
 
 WINDOW_S = 60.0  # what the plots show
-RATE_WINDOW_S = 1.0  # rates and percentiles are over this much of the past
+RATE_WINDOW_S = 2.0  # rates and percentiles are over this much of the past (answers come in batches)
 PERCENTILES = (50, 95, 99)
 OK = 200
 TOO_MANY = 429

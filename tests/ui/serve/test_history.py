@@ -23,7 +23,7 @@ def load_at(t: float, completed: int, latencies: tuple[float, ...]) -> LoadStats
 
 
 def test_rates_are_differences_over_the_last_second():
-    history = ServeHistory()
+    history = ServeHistory(rate_window_s=1.0)
     for t, ok, rejected, retries in ((0.0, 0, 0, 0), (0.5, 10, 2, 0), (1.0, 30, 4, 1), (1.5, 60, 4, 1)):
         history.add(server_at(t, ok, rejected, retries))
     # at t = 1.0 the base is t = 0.0: 30 answers in 1 s; at t = 1.5 the base is t = 0.5: 50 in 1 s
@@ -34,7 +34,7 @@ def test_rates_are_differences_over_the_last_second():
 
 
 def test_latency_uses_only_the_answers_of_the_last_second():
-    history = ServeHistory()
+    history = ServeHistory(rate_window_s=1.0)
     history.add(server_at(0.0), load_at(0.0, 2, (500.0, 500.0)))
     # two more answers arrived within the second: only they count, not the two old 500 ms ones
     history.add(server_at(1.0), load_at(1.0, 4, (500.0, 500.0, 10.0, 30.0)))
@@ -46,7 +46,7 @@ def test_latency_uses_only_the_answers_of_the_last_second():
 
 
 def test_the_window_forgets_what_is_older_than_a_minute():
-    history = ServeHistory()
+    history = ServeHistory(rate_window_s=1.0)
     for i in range(0, 141):
         history.add(server_at(i * 0.5, ok=i, depth=i % 7))
     t, depth, size = history.queue()
