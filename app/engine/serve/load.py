@@ -128,7 +128,8 @@ class LoadRun:
         self._sent = 0
         self._by_status: Counter[int] = Counter()
         self._recent: deque[float] = deque(maxlen=RECENT_LATENCIES)
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # send no more and abandon what is in flight
+        self._enough = threading.Event()  # send no more, but wait for what is in flight
         self._finished = False
         self._error: str | None = None
         self.started_at = time.monotonic()
@@ -149,6 +150,10 @@ class LoadRun:
     def stop(self) -> None:
         """Stop sending; requests in flight are abandoned (safe from any thread)."""
         self._stop.set()
+
+    def finish(self) -> None:
+        """Stop sending; requests in flight are still awaited and counted (safe from any thread)."""
+        self._enough.set()
 
     async def run(self) -> None:
         """Send until the plan's duration or count is done, or ``stop``; LoadError when it cannot."""
@@ -181,7 +186,7 @@ class LoadRun:
                 self._finished = True
 
     def _more(self, deadline: float) -> bool:
-        if self._stop.is_set() or time.monotonic() >= deadline:
+        if self._stop.is_set() or self._enough.is_set() or time.monotonic() >= deadline:
             return False
         with self._lock:
             return self.plan.requests is None or self._sent < self.plan.requests

@@ -11,6 +11,7 @@ characters it already delivered (the retry writes the same text: it is seeded).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import threading
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.engine.checkpoint import read_checkpoint
+from app.engine.devices import resolve_device
 from app.engine.errors import ConfigError
 from app.engine.serve.api import ServeConfig, ServerStats, WorkerState
 from app.engine.serve.batcher import Batcher, Pending
@@ -63,9 +65,11 @@ def check_config(config: ServeConfig) -> None:
 
 class Pipeline:
     def __init__(self, config: ServeConfig) -> None:
-        """Read and validate every checkpoint here, so a bad file fails at once with CheckpointError."""
+        """Read and validate every checkpoint here, so a bad file fails at once with CheckpointError
+        (a bad setting: ConfigError; an unavailable device: DeviceError)."""
         check_config(config)
-        self.config = config
+        device = resolve_device(config.device)  # "auto" or a missing GPU: decided here, in one sentence
+        self.config = config = dataclasses.replace(config, device=str(device))
         self._models = []
         for spec in config.models:
             checkpoint = read_checkpoint(spec.path)

@@ -61,10 +61,12 @@ class Serving:
                 for site in list(self.runner.sites):
                     await site.stop()  # no new connections from here on
             await self.pipeline.drain(timeout_s)
-            if self.runner is not None:
-                await self.runner.cleanup()  # handlers write their answers; idle connections close
         finally:
-            await self.pipeline.close()
+            try:
+                await self.pipeline.close()  # what the drain could not finish is answered 503
+            finally:
+                if self.runner is not None:
+                    await self.runner.cleanup()  # handlers write their answers; idle connections close
 
 
 class ServerThread:

@@ -30,8 +30,9 @@ SPAWN = multiprocessing.get_context("spawn")  # a clean interpreter: no inherite
 
 
 def torch_threads_per_worker(workers: int) -> int:
-    """The machine's cores shared out: on 2 cores with 2 workers, one intra-op thread each."""
-    return max(1, (os.cpu_count() or 1) // workers)
+    """The cores this process may use, shared out: on 2 cores with 2 workers, one intra-op thread each."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // workers)
 
 
 class WorkerProcess:
@@ -192,21 +193,15 @@ class Supervisor:
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Ask every process to exit, SIGKILL those that have not within ``timeout_s``, reap them all."""
         self._stopping = True
-        for process in self._all:
+        processes = list(self._all)  # the loop drops processes from _all as their exits arrive
+        for process in processes:
             process.send(Stop())
         deadline = time.monotonic() + timeout_s
-        await asyncio.to_thread(self._reap, deadline)
+        await asyncio.to_thread(_reap, processes, deadline)
         with self._lock:
             for slot in self.slots:
                 slot.state = WorkerState.DEAD
                 slot.loaded.clear()
-
-    def _reap(self, deadline: float) -> None:
-        for process in self._all:
-            process.join(max(0.0, deadline - time.monotonic()))
-        for process in self._all:
-            process.kill()
-            process.join(5.0)
 
     def _spawn(self) -> WorkerProcess:
         assert self._loop is not None
@@ -297,3 +292,12 @@ class Supervisor:
                 slot.state = WorkerState.DEAD
                 slot.loaded.clear()
         self._on_give_up(self.failure)
+
+
+def _reap(processes: list[WorkerProcess], deadline: float) -> None:
+    """Wait for each process to exit until ``deadline``, then SIGKILL what is left and reap it."""
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        process.kill()
+        process.join(5.0)

@@ -40,14 +40,14 @@ def worker_main(conn: Connection, models: tuple[tuple[str, str], ...], device: s
             return
         if not isinstance(order, RunBatch):  # Stop
             return
-        conn.send(run_batch(ready[order.model], order, conn.send))
+        conn.send(run_batch(ready, order, conn.send))
 
 
-def run_batch(ready: ReadyModel, order: RunBatch, send: Callable[[TextChunks], None]) -> BatchDone:
+def run_batch(ready: dict[str, ReadyModel], order: RunBatch, send: Callable[[TextChunks], None]) -> BatchDone:
     """Compute one batch; an exception becomes every job's one-sentence failure, never a dead worker."""
     start = time.perf_counter()
     try:
-        outputs: tuple[JobOutput | str, ...] = tuple(compute(ready, order, send))
+        outputs: tuple[JobOutput | str, ...] = tuple(compute(ready[order.model], order, send))
     except Exception as exc:
         reason = f"the worker failed on this batch ({type(exc).__name__}: {exc})"
         outputs = (reason,) * len(order.jobs)

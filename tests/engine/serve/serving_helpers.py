@@ -17,7 +17,7 @@ from app.engine.checkpoint import save_checkpoint
 from app.engine.data import load_shapes
 from app.engine.data.text import text_bundle
 from app.engine.data.toy2d import load_toy
-from app.engine.serve.api import ServeConfig
+from app.engine.serve.api import ServeConfig, ServerStats, WorkerState
 from app.engine.serve.running import start_server_in_thread
 from app.engine.setup import build_configs, create_task
 
@@ -104,11 +104,15 @@ def serve(config: ServeConfig):
     """A started server whose workers have loaded the models (stop it when done)."""
     server = start_server_in_thread(config)
     try:
-        wait_until(lambda: server.stats().ready, what="the workers loading the models")
+        wait_until(lambda: all_loaded(server.stats()), what="the workers loading the models")
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def all_loaded(stats: ServerStats) -> bool:
+    return stats.ready and all(w.state in (WorkerState.READY, WorkerState.BUSY) for w in stats.workers)
 
 
 def pid_alive(pid: int) -> bool:
