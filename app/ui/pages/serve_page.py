@@ -36,7 +36,10 @@ from app.ui.serve.texts import NOT_RUNNING, curl_example
 from app.ui.serve.workers_table import WorkersTable
 from app.ui.widgets.layout import across, column, row, scrolled
 
-POLL_MS = 200  # stats five times a second; the plots redraw on the same tick when visible
+POLL_MS = 200  # stats five times a second: the table, the banner and the log follow at once
+PLOT_EVERY = 2  # the plots redraw on every second poll (2.5 a second) while the page is visible:
+# their paint is Python (pyqtgraph) and waits for the interpreter lock that the server's and the
+# load generator's threads hold most of the time under load
 BANNER_STYLES = {
     "ok": "background: #d4edda; color: #155724;",
     "busy": "background: #fff3cd; color: #856404;",
@@ -99,6 +102,7 @@ class ServePage(QWidget):
         self.log = SupervisorLog()
         self.log.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)  # the table's height
         self._last_stats: ServerStats | None = None
+        self._polls = 0
         self.plots = LivePlots()
         self.note = PipelineNote()
         self.plots.layout().addWidget(self.note, 1, 2)
@@ -229,15 +233,16 @@ class ServePage(QWidget):
         self._last_stats = stats
         if self.session.phase is Phase.SERVING:
             self._show_readiness(stats)
-        if self.isVisible():
+        self._polls += 1
+        if self.isVisible() and self._polls % PLOT_EVERY == 0:
             self.plots.redraw(self.history, self.settings.boxes["max_batch"].value())
 
     def _show_readiness(self, stats: ServerStats) -> None:
         ready = sum(w.state in (WorkerState.READY, WorkerState.BUSY) for w in stats.workers)
         if stats.ready:
             spare = f" · warm spare {stats.spare.value}" if stats.spare is not None else ""
-            text = (f"Ready: {ready} of {len(stats.workers)} workers up{spare} · queue "
-                    f"{stats.queue_depth} of {stats.queue_size} · {stats.restarts} restarts")  # fmt: skip
+            restarts = f"{stats.restarts} restart{'s' if stats.restarts != 1 else ''}"
+            text = f"Ready: {ready} of {len(stats.workers)} workers up{spare} · {restarts}"
             self._set_banner("ok", text)
         else:
             self._set_banner("bad", f"Unready: {stats.unready_reason or 'no worker is ready yet'}.")
