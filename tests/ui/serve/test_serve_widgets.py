@@ -11,6 +11,7 @@ from app.ui.serve.load_controls import CLOSED_LOOP, LoadControls
 from app.ui.serve.served_models import ServedModelsList
 from app.ui.serve.server_settings import ServerSettings
 from app.ui.serve.workers_table import WorkersTable
+from tests.engine.serve.serving_helpers import tiny_gpt, tiny_vae
 
 
 def test_settings_start_at_the_engines_defaults(qtbot):
@@ -71,3 +72,19 @@ def test_a_bad_file_is_refused_with_one_sentence(qtbot, tmp_path):
     message = failed.args[0]
     assert message.startswith("Cannot serve junk.safetensors:") and message.count(". ") == 0
     assert models.models == [] and models.list.count() == 0
+
+
+def test_models_are_named_once_and_removed_by_selection(qtbot, tmp_path):
+    models = ServedModelsList({})
+    qtbot.addWidget(models)
+    (tmp_path / "b").mkdir()
+    assert models.add_file(tiny_gpt(tmp_path)) and models.add_file(tiny_vae(tmp_path))
+    with qtbot.waitSignal(models.failed) as failed:
+        assert not models.add_file(tiny_gpt(tmp_path / "b"))  # another file, the same name
+    assert failed.args == ["A model named tiny-gpt is already in the list."]
+    assert models.families() == {"gpt", "vae"}
+    assert [spec.name for spec in models.specs()] == ["tiny-gpt", "tiny-vae"]
+    models.list.setCurrentRow(0)
+    models.remove_button.click()
+    assert [m.name for m in models.models] == ["tiny-vae"] and models.list.count() == 1
+    assert models.families() == {"vae"}
