@@ -208,6 +208,7 @@ class ServePage(QWidget):
         self.load_controls.set_running(server=self.session.phase is Phase.SERVING, load=running)
 
     def _set_banner(self, kind: str, text: str) -> None:
+        self.banner_kind = kind  # ok | busy | bad | idle
         if self.banner.text() != text:
             self.banner.setText(text)
         style = f"QLabel {{ {BANNER_STYLES[kind]} padding: 4px; font-weight: bold; }}"
@@ -244,8 +245,10 @@ class ServePage(QWidget):
             restarts = f"{stats.restarts} restart{'s' if stats.restarts != 1 else ''}"
             text = f"Ready: {ready} of {len(stats.workers)} workers up{spare} · {restarts}"
             self._set_banner("ok", text)
-        else:
-            self._set_banner("bad", f"Unready: {stats.unready_reason or 'no worker is ready yet'}.")
+        else:  # amber while workers load (the start, a restart), red when the supervisor gave up
+            loading = any(w.state is WorkerState.STARTING for w in stats.workers)
+            reason = stats.unready_reason or "no worker is ready yet"
+            self._set_banner("busy" if loading else "bad", f"Unready: {reason.rstrip('.')}.")
 
     # --- closing ----------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 10000) -> bool:

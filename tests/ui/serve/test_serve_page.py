@@ -80,12 +80,27 @@ def test_serve_a_pages_model_kill_its_worker_load_it_and_stop(qtbot, main_window
     assert page.history.latency and page.history.batch_sizes
     assert page.load_controls.summary.text().startswith("Sent ")
 
-    pid = int(rows(page)[0][1])
+    # kill every replacement as soon as it exists: past the restart intensity the supervisor gives up
+    killed = {old_pid}
+
+    def kill_the_next_one() -> bool:
+        pid = rows(page)[0][1] if page.workers.rowCount() else "—"
+        if pid not in killed and pid != "—":
+            killed.add(pid)
+            page.workers.kill_button(0).click()
+        return page.banner_kind == "bad"  # red: given up (amber while a replacement loads)
+
+    qtbot.waitUntil(kill_the_next_one, timeout=START_TIMEOUT_MS)
+    assert page.banner.text().startswith("Unready: ")
+    assert any("unready" in line for line in page.log.lines())
+
+    pid = int(rows(page)[0][1]) if rows(page)[0][1] != "—" else None
     page.stop_button.click()
     assert page.session.phase is Phase.STOPPING and page.banner.text().startswith("Stopping")
     qtbot.waitUntil(lambda: page.session.phase is Phase.STOPPED, timeout=30_000)
     assert page.start_button.isEnabled() and page.workers.rowCount() == 0
-    assert not pid_alive(pid) and not multiprocessing.active_children()
+    assert not any(pid_alive(int(p)) for p in killed) and not multiprocessing.active_children()
+    assert pid is None or not pid_alive(pid)
     assert page.message.isHidden()
 
 
