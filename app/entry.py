@@ -6,6 +6,10 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    # in the PyInstaller bundle a spawned serve worker re-runs this executable: let it be the worker
+    multiprocessing.freeze_support()
     from app.engine.cli.commands import COMMANDS
     from app.engine.cli.parser import build_parser
 

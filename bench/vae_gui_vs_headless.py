@@ -101,8 +101,10 @@ def main() -> None:
     quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
     h, g = statistics.median(headless), statistics.median(gui)
     print(f"median headless {h:.1f} steps/s, gui worker {g:.1f} steps/s (ratio of medians {g / h:.3f})")
-    print(f"ratio gui/headless = {statistics.median(ratios):.3f} (median of {len(ratios)} paired rounds; "
-          f"quartiles {quartiles[0]:.3f}–{quartiles[2]:.3f})")
+    print(
+        f"ratio gui/headless = {statistics.median(ratios):.3f} (median of {len(ratios)} paired rounds; "
+        f"quartiles {quartiles[0]:.3f}–{quartiles[2]:.3f})"
+    )
     window.close()
 
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.engine.data import load_shapes  # noqa: E402
 from app.engine.data.bundle import DataBundle  # noqa: E402
 from app.engine.events import ModelSnapshot  # noqa: E402
-from app.engine.vae_inference import SnapshotVAE  # noqa: E402
+from app.engine.inference.vae_snapshot import SnapshotVAE  # noqa: E402
 from models.vae import VAE, VAEConfig  # noqa: E402
 
 

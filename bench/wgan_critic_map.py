@@ -25,9 +25,9 @@ import torch  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.engine.data import load_dataset  # noqa: E402
+from app.engine.inference.wgan_frames import FrameRenderer, plane_extent  # noqa: E402
 from app.engine.setup import build_configs, create_task  # noqa: E402
 from app.ui.wgan.critic_map import CriticMapView  # noqa: E402
-from app.ui.wgan.frames import FrameRenderer, plane_extent  # noqa: E402
 
 
 def main() -> int:

@@ -10,9 +10,17 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# field → (lowest, highest) allowed value, both included; a tuple field's entries each.
+# Each config keeps one such table (its RANGES): validate() checks it and the settings forms
+# read their bounds from it, so the two cannot disagree.
+Ranges = Mapping[str, tuple[float, float]]
+LAYER_WIDTHS = (1, 8192)  # an MLP's hidden layer
+CONV_CHANNELS = (1, 512)  # a stride-2 conv layer
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -100,10 +108,26 @@ def replace_config(config: T, **changes: Any) -> T:
     return config_from_dict(type(config), merged)
 
 
+def _number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
 def check_range(name: str, value: float, low: float, high: float) -> None:
     """Raise ValueError unless low <= value <= high."""
     if not (low <= value <= high):
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+        raise ValueError(f"{name} must be between {_number(low)} and {_number(high)}, not {_number(value)}")
+
+
+def check_ranges(config: Any, ranges: Ranges) -> None:
+    """Raise ValueError unless every field named in ``ranges`` (each entry of a tuple field)
+    lies within its range."""
+    for name, (low, high) in ranges.items():
+        value = getattr(config, name)
+        if isinstance(value, tuple):
+            for entry in value:
+                check_range(f"each entry of {name}", entry, low, high)
+        else:
+            check_range(name, value, low, high)
 
 
 def check_image_shape(channels: int, height: int, width: int) -> None:
@@ -113,13 +137,10 @@ def check_image_shape(channels: int, height: int, width: int) -> None:
 
 
 def check_layer_lists(hidden_dims: tuple[int, ...], conv_channels: tuple[int, ...]) -> None:
-    """Both layer lists of an MLP-or-conv model, whichever arch is chosen: a config is data
-    from a file, and an unused list must not smuggle in an absurd size."""
+    """How many layers both lists of an MLP-or-conv model have, whichever arch is chosen: a
+    config is data from a file, and an unused list must not smuggle in an absurd size (the
+    entries' sizes are in the config's RANGES)."""
     if not 1 <= len(hidden_dims) <= 8:
         raise ValueError("hidden_dims must list 1 to 8 layer widths")
-    for width in hidden_dims:
-        check_range("hidden layer width", width, 1, 8192)
     if not 1 <= len(conv_channels) <= 4:
         raise ValueError("conv_channels must list 1 to 4 channel counts")
-    for channels in conv_channels:
-        check_range("conv channel count", channels, 1, 512)

@@ -45,8 +45,11 @@ def sampling_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.Te
     z = logits / settings.temperature  # z_i / T
     vocab = z.shape[-1]
     if 0 < settings.top_k < vocab:
-        kth_largest = torch.topk(z, settings.top_k, dim=-1).values[..., -1:]
-        z = z.masked_fill(z < kth_largest, float("-inf"))  # keep the k most likely
+        # exactly the k most likely; among equal logits the lower token id wins (a stable sort),
+        # so a tie at the k-th place never lets more than k through
+        order = torch.sort(z, dim=-1, descending=True, stable=True).indices
+        beyond_k = torch.zeros_like(z, dtype=torch.bool).scatter(-1, order[..., settings.top_k :], True)
+        z = z.masked_fill(beyond_k, float("-inf"))
     probs = torch.softmax(z, dim=-1)
     if settings.top_p < 1.0:
         sorted_probs, order = torch.sort(probs, dim=-1, descending=True)

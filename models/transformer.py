@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.config_fields import check_range
+from models.config_fields import Ranges, check_ranges
 
 MAX_PARAMETERS = 200_000_000
-MASKS = ("causal", "sliding", "prefix")
+Mask = Literal["causal", "sliding", "prefix"]
+MASKS: tuple[str, ...] = get_args(Mask)
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,22 @@ class GPTConfig:
     n_head: int = 4
     d_model: int = 128
     dropout: float = 0.0
-    mask: Literal["causal", "sliding", "prefix"] = "causal"
+    mask: Mask = "causal"
     window: int = 16  # sliding: each token sees itself and the w − 1 tokens before it
     prefix_len: int = 16  # prefix: the first P positions attend to each other in both directions
     scale_attention: bool = True  # divide QKᵀ by √d_k; off shows how the softmax saturates
     tie_weights: bool = True  # the output layer reuses the token embedding matrix
+
+    RANGES: ClassVar[Ranges] = {
+        "vocab_size": (2, 65536),
+        "block_size": (2, 4096),
+        "n_layer": (1, 48),
+        "n_head": (1, 64),
+        "d_model": (1, 4096),
+        "dropout": (0.0, 0.9),
+        "window": (1, 4096),
+        "prefix_len": (1, 4096),
+    }
 
     @property
     def head_dim(self) -> int:
@@ -63,14 +75,7 @@ class GPTConfig:
         return embeddings + self.n_layer * per_block + 2 * d + head + self.vocab_size
 
     def validate(self) -> None:
-        check_range("vocab_size", self.vocab_size, 2, 65536)
-        check_range("block_size", self.block_size, 2, 4096)
-        check_range("n_layer", self.n_layer, 1, 48)
-        check_range("n_head", self.n_head, 1, 64)
-        check_range("d_model", self.d_model, 1, 4096)
-        check_range("dropout", self.dropout, 0.0, 0.9)
-        check_range("window", self.window, 1, 4096)
-        check_range("prefix_len", self.prefix_len, 1, 4096)
+        check_ranges(self, self.RANGES)
         if self.d_model % self.n_head:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
         if self.mask == "prefix" and self.prefix_len >= self.block_size:

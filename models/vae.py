@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.config_fields import check_image_shape, check_layer_lists, check_range
+from models.config_fields import (
+    CONV_CHANNELS,
+    LAYER_WIDTHS,
+    Ranges,
+    check_image_shape,
+    check_layer_lists,
+    check_ranges,
+)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -36,6 +43,12 @@ class VAEConfig:
     conv_channels: tuple[int, ...] = (32, 64)  # conv: each layer halves H and W
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
 
+    RANGES: ClassVar[Ranges] = {
+        "latent_dim": (1, 512),
+        "hidden_dims": LAYER_WIDTHS,
+        "conv_channels": CONV_CHANNELS,
+    }
+
     @property
     def input_dim(self) -> int:
         c, h, w = self.input_shape
@@ -44,7 +57,7 @@ class VAEConfig:
     def validate(self) -> None:
         c, h, w = self.input_shape
         check_image_shape(c, h, w)
-        check_range("latent_dim", self.latent_dim, 1, 512)
+        check_ranges(self, self.RANGES)
         check_layer_lists(self.hidden_dims, self.conv_channels)
         factor = 2 ** len(self.conv_channels)
         if self.arch == "conv" and (h % factor or w % factor):

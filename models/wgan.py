@@ -25,13 +25,21 @@ transposed convolutions, which leave checkerboard artefacts on sharp-edged image
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from models.config_fields import check_image_shape, check_layer_lists, check_range
+from models.config_fields import (
+    CONV_CHANNELS,
+    LAYER_WIDTHS,
+    Ranges,
+    check_image_shape,
+    check_layer_lists,
+    check_range,
+    check_ranges,
+)
 
 Lipschitz = Literal["gp", "clip", "spectral"]
 
@@ -49,6 +57,12 @@ class WGANConfig:
     # conv generator only; the defaults rebuild checkpoints written before these existed
     generator_upsampling: Literal["transposed", "nearest"] = "transposed"
     generator_batch_norm: bool = False
+
+    RANGES: ClassVar[Ranges] = {
+        "latent_dim": (1, 512),
+        "hidden_dims": LAYER_WIDTHS,
+        "conv_channels": CONV_CHANNELS,
+    }
 
     @property
     def is_image(self) -> bool:
@@ -69,7 +83,7 @@ class WGANConfig:
             check_image_shape(c, h, w)
         else:
             raise ValueError(f"data_shape must be (D,) points or (C, H, W) images, not {self.data_shape}")
-        check_range("latent_dim", self.latent_dim, 1, 512)
+        check_ranges(self, self.RANGES)
         check_layer_lists(self.hidden_dims, self.conv_channels)
         if self.arch == "mlp":
             return

@@ -1,6 +1,6 @@
 """The README's picture: real `shapes` beside a WGAN-GP checkpoint's samples, both drawn by genplay.
 
-    python tools/wgan_samples_picture.py weights/wgan-shapes.safetensors docs/images/wgan-shapes-samples.png
+python tools/wgan_samples_picture.py weights/wgan-shapes.safetensors docs/images/wgan-shapes-samples.png
 """
 
 from __future__ import annotations

@@ -13,17 +13,25 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CommandKind(StrEnum):
+    RUN = "run"  # train the next step
+    STEP = "step"  # train exactly one step, then stay paused
+    ACTION = "action"  # one task action (``Command.action``), then stay paused
+    STOP = "stop"
 
 
 @dataclass(frozen=True)
 class Command:
-    kind: str  # "run" | "step" | "action" | "stop"
+    kind: CommandKind
     action: str | None = None
 
 
-RUN = Command("run")
-STEP = Command("step")
-STOP = Command("stop")
+RUN = Command(CommandKind.RUN)
+STEP = Command(CommandKind.STEP)
+STOP = Command(CommandKind.STOP)
 
 
 class RunControl:
@@ -69,7 +77,7 @@ class RunControl:
         """Queue one step (``None``) or one task action (e.g. ``"critic"``) and pause after it."""
         with self._cond:
             self._paused = True
-            self._queued.append(STEP if action is None else Command("action", action))
+            self._queued.append(STEP if action is None else Command(CommandKind.ACTION, action))
             self._cond.notify_all()
 
     def stop(self) -> None:

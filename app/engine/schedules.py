@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
-SCHEDULES = ("constant", "cosine", "warmup_cosine")
+Schedule = Literal["constant", "cosine", "warmup_cosine"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
 
 
 def lr_factor(

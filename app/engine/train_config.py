@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from app.engine.errors import ConfigError
-from app.engine.schedules import SCHEDULES
+from app.engine.schedules import SCHEDULES, Schedule
+from models.config_fields import Ranges, check_ranges
 
 
 @dataclass
@@ -15,7 +16,7 @@ class TrainConfig:
     steps: int = 2000
     batch_size: int = 128
     lr: float = 1e-3
-    schedule: str = "constant"  # constant | cosine | warmup_cosine
+    schedule: Schedule = "constant"
     warmup_steps: int = 0
     min_lr_ratio: float = 0.0  # cosine decays to lr · min_lr_ratio
     grad_clip: float = 0.0  # max gradient norm; 0 turns clipping off
@@ -28,31 +29,28 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
 
+    RANGES: ClassVar[Ranges] = {
+        "steps": (1, 10**9),  # the run's total, the steps of earlier sessions included
+        "batch_size": (1, 65536),
+        "lr": (1e-8, 10.0),
+        "warmup_steps": (0, 1_000_000),
+        "min_lr_ratio": (0.0, 1.0),
+        "grad_clip": (0.0, 1e6),
+        "val_every": (0, 1_000_000),
+        "val_batches": (0, 100_000),
+        "early_stop_patience": (0, 10_000),
+        "early_stop_min_delta": (0.0, 1e6),
+        "checkpoint_every": (0, 10_000_000),
+        "seed": (0, 2**31 - 1),
+    }
+
     def validate(self) -> None:
-        positive = {"steps": self.steps, "batch_size": self.batch_size}
-        for name, value in positive.items():
-            if value <= 0:
-                raise ConfigError(f"{name} must be a positive whole number, not {value}.")
-        if not self.lr > 0 or self.lr != self.lr or self.lr > 10:
-            raise ConfigError(f"the learning rate must be above 0 and at most 10, not {self.lr}.")
-        if self.batch_size > 65536:
-            raise ConfigError(f"batch_size must be at most 65536, not {self.batch_size}.")
+        try:
+            check_ranges(self, self.RANGES)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}.") from None
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown LR schedule '{self.schedule}'; choose one of {', '.join(SCHEDULES)}.")
-        non_negative = {
-            "warmup_steps": self.warmup_steps,
-            "grad_clip": self.grad_clip,
-            "val_every": self.val_every,
-            "val_batches": self.val_batches,
-            "early_stop_patience": self.early_stop_patience,
-            "early_stop_min_delta": self.early_stop_min_delta,
-            "checkpoint_every": self.checkpoint_every,
-        }
-        for name, value in non_negative.items():
-            if value < 0:
-                raise ConfigError(f"{name} must not be negative, not {value}.")
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ConfigError(f"min_lr_ratio must be between 0 and 1, not {self.min_lr_ratio}.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -29,15 +29,20 @@ from app.engine.checkpoint.run_state import (
     remove_stale_states,
     save_run_state,
 )
-from app.engine.control import RunControl
+from app.engine.control import CommandKind, RunControl
 from app.engine.devices import resolve_device
 from app.engine.errors import GenplayError, TrainingError
 from app.engine.events import (
     CheckpointEvent,
     FinishedEvent,
+    FinishReason,
     MetricsEvent,
+    MetricsKind,
+    ModelSnapshot,
     NoticeEvent,
+    NoticeLevel,
     ProgressEvent,
+    RunState,
     SnapshotEvent,
     VisualsEvent,
 )
@@ -90,7 +95,34 @@ class Trainer:
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self._next_snapshot = self._next_visuals = self._next_progress = 0.0
 
+    # --- what a session may read or change between runs ----------------------------------
+    @property
+    def data(self) -> Any:
+        """The DataBundle this run trains on."""
+        return self.task.data
+
+    @property
+    def model_config(self) -> Any:
+        return self.task.model_config
+
+    def snapshot(self) -> ModelSnapshot:
+        """A CPU copy of the current weights, safe to hand to another thread."""
+        return self.task.snapshot(self.step)
+
+    def answer_to(self, control: RunControl) -> None:
+        """Another run of this same trainer (model, optimiser and data kept) obeys ``control``."""
+        self.control = control
+
+    def adopt_weights(self, other: Trainer) -> None:
+        """Start from ``other``'s weights and step, with this trainer's own (fresh) optimiser."""
+        self.task.load_model_tensors(other.task.model_tensors())
+        self.step = other.step
+
     # --- settings changed between steps (call through ``control.submit``) ------------------
+    def set_hparams(self, **changes: Any) -> None:
+        """Change task hyperparameters (β, λ, n_critic, …); they apply from the next step."""
+        self.task.set_hparams(**changes)
+
     def update_train_config(self, **changes: Any) -> None:
         """Change run settings between steps; the model and optimiser state are kept."""
         candidate = TrainConfig.from_dict({**self.config.to_dict(), **changes})
@@ -180,23 +212,23 @@ class Trainer:
         while self.step < min(until or cfg.steps, cfg.steps):
             if self.control.paused and not reported_pause:
                 self._publish(force=True)  # the views show exactly the state the run pauses in
-                self._progress(state="paused")
+                self._progress(RunState.PAUSED)
                 reported_pause = True
             command = self.control.next_command(self._run_pending)
-            if command.kind == "stop":
-                return self._finish("stopped", f"Stopped at step {self.step}.")
+            if command.kind == CommandKind.STOP:
+                return self._finish(FinishReason.STOPPED, f"Stopped at step {self.step}.")
             reported_pause = False
             try:
-                if command.kind == "action":
+                if command.kind == CommandKind.ACTION:
                     metrics = self.task.run_action(command.action, self.batches.next, self.step)
-                    self.sink(MetricsEvent(self.step, metrics, kind="action"))
+                    self.sink(MetricsEvent(self.step, metrics, MetricsKind.ACTION))
                     self._publish(force=True)
                     continue
                 metrics = self._train_one()
             except NonFiniteError as exc:
-                return self._finish("non_finite", str(exc))
+                return self._finish(FinishReason.NON_FINITE, str(exc))
             except GenplayError as exc:
-                return self._finish("error", f"Training stopped at step {self.step}: {exc}")
+                return self._finish(FinishReason.ERROR, f"Training stopped at step {self.step}: {exc}")
             except Exception as exc:  # noqa: BLE001 - any failure in user-driven training
                 if _is_out_of_memory(exc):
                     message = (f"Training stopped at step {self.step}: the device ran out of "
@@ -204,19 +236,19 @@ class Trainer:
                 else:
                     message = (f"Training stopped at step {self.step}: "
                                f"{type(exc).__name__}: {exc}")  # fmt: skip
-                return self._finish("error", message)
+                return self._finish(FinishReason.ERROR, message)
             self.last_metrics = metrics
             self.sink(MetricsEvent(self.step, metrics))
             logged = dict(metrics)
             if cfg.val_every and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
                 val = self.validate()
-                self.sink(MetricsEvent(self.step, val, kind="val"))
+                self.sink(MetricsEvent(self.step, val, MetricsKind.VAL))
                 logged.update(val)
                 if self._early_stop_due():
                     if log:
                         log.write(self.step, logged)
                     return self._finish(
-                        "early_stopped",
+                        FinishReason.EARLY_STOPPED,
                         f"Stopped early at step {self.step}: {cfg.early_stop_metric} has not "
                         f"improved by more than {cfg.early_stop_min_delta:g} for "
                         f"{self.bad_validations} validations (best {self.best_value:.4g} at "
@@ -227,10 +259,10 @@ class Trainer:
             if cfg.checkpoint_every and self.checkpoint_path and self.step % cfg.checkpoint_every == 0:
                 self._checkpoint()
             self._publish()
-        return self._finish("completed", f"Finished {self.step} steps.")
+        return self._finish(FinishReason.COMPLETED, f"Finished {self.step} steps.")
 
-    def _finish(self, reason: str, message: str) -> FinishedEvent:
-        if reason not in ("error", "non_finite") and self.checkpoint_path and self.step > 0:
+    def _finish(self, reason: FinishReason, message: str) -> FinishedEvent:
+        if not reason.failed and self.checkpoint_path and self.step > 0:
             if self.last_checkpoint is None or self._saved_step != self.step:
                 self._checkpoint()
         metrics = {**self.last_metrics, **self.last_val}
@@ -241,14 +273,14 @@ class Trainer:
             self.save(self.checkpoint_path)
         except CheckpointError as exc:
             self.save_error = str(exc)
-            self.sink(NoticeEvent(f"Checkpoint not saved: {exc}", level="error"))
+            self.sink(NoticeEvent(f"Checkpoint not saved: {exc}", NoticeLevel.ERROR))
 
     def _run_pending(self, work: list[Callable[[], None]]) -> None:
         for item in work:
             try:
                 item()
             except Exception as exc:  # noqa: BLE001 - report, keep the run alive
-                self.sink(NoticeEvent(str(exc), level="error"))
+                self.sink(NoticeEvent(str(exc), NoticeLevel.ERROR))
 
     # --- publishing -----------------------------------------------------------------------
     def _publish(self, force: bool = False) -> None:
@@ -263,10 +295,10 @@ class Trainer:
             self._next_progress = now + self.progress_interval
             self._progress()
 
-    def _progress(self, state: str = "running") -> None:
+    def _progress(self, state: RunState = RunState.RUNNING) -> None:
         now = time.perf_counter()
         window = self._rate_window
-        if state == "running":
+        if state == RunState.RUNNING:
             window.append((now, self.step))
         else:
             window.clear()
@@ -343,7 +375,7 @@ class Trainer:
         if state_path is None or not state_path.is_file():
             self.sink(NoticeEvent(
                 f"No training state found beside the checkpoint; continuing from step "
-                f"{self.step} with a fresh optimiser.", level="warning"))  # fmt: skip
+                f"{self.step} with a fresh optimiser.", NoticeLevel.WARNING))  # fmt: skip
             return False
         tensors, info = read_run_state(state_path)
         if info.get("family") != checkpoint.family or info.get("step") != checkpoint.step:

@@ -51,6 +51,12 @@ def create_app(argv: list[str] | None = None):
 def run_app(open_path: str | None = None, self_test: bool = False) -> int:
     if self_test:
         return run_self_test()
+    from app.ui.display_check import display_problem
+
+    problem = display_problem()
+    if problem:  # Qt would abort with a page of text that names no fix
+        print(f"genplay: {problem}", file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
 
     from app.ui.main_window import MainWindow

@@ -17,10 +17,13 @@ from app.engine.checkpoint import CheckpointError, read_checkpoint
 from app.engine.data import load_dataset
 from app.engine.devices import describe_device, resolve_device
 from app.engine.errors import GenplayError
+from app.engine.events import NoticeLevel, RunState
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
-from app.ui.pages.family_page import FamilyPage, NothingToExport
+from app.ui.pages.family_page import FamilyPage
 from app.ui.pages.serve_page import ServePage
+from app.ui.widgets.exports import NothingToExport
+from app.ui.widgets.save_dialog import ask_export_path
 
 CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"
 
@@ -96,9 +99,9 @@ class MainWindow(QMainWindow):
 
     def toggle_start_pause(self) -> None:
         page = self.current_page()
-        if page.state == "running":
+        if page.state == RunState.RUNNING:
             page.pause()
-        elif page.state in ("idle", "paused"):
+        elif page.state in (RunState.IDLE, RunState.PAUSED):
             page.start()
 
     def _fill_recent_menu(self) -> None:
@@ -120,15 +123,10 @@ class MainWindow(QMainWindow):
             )
 
     def export_dialog(self, label: str, suffix: str, export) -> None:
-        folder = self.settings.last_folder("export")
         name = f"{self.current_page().family}-{label.split()[0].lower()}.{suffix}"
-        path, _ = QFileDialog.getSaveFileName(
-            self, label.rstrip("…"), str(Path(folder) / name) if folder else name, f"*.{suffix}"
-        )
-        if not path:
+        path = ask_export_path(self, label.rstrip("…"), name, suffix)
+        if path is None:
             return
-        if not path.lower().endswith(f".{suffix}"):
-            path += f".{suffix}"
         try:
             export(path)
         except NothingToExport as exc:
@@ -137,7 +135,6 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:
             self.show_error(f"Could not export {Path(path).name}: {exc}")
             return
-        self.settings.set_last_folder("export", path)
         self.statusBar().showMessage(f"Exported {path}", 5000)
 
     def _action(self, text: str, shortcut, slot) -> QAction:
@@ -200,7 +197,8 @@ class MainWindow(QMainWindow):
             try:
                 plan.append((page, read_checkpoint(path)))
             except CheckpointError as exc:
-                page.show_message(f"The shipped {family} model could not be opened: {exc}", "warning")
+                message = f"The shipped {family} model could not be opened: {exc}"
+                page.show_message(message, NoticeLevel.WARNING)
         if not plan:
             return
         if not in_background:

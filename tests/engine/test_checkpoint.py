@@ -242,3 +242,22 @@ def test_saved_files_are_ordinary_documents_not_private_temp_files(tmp_path):
     path.chmod(0o640)
     trainer.save(path)
     assert path.stat().st_mode & 0o777 == 0o640  # an existing file keeps its permissions
+
+
+def test_reading_maps_the_file_instead_of_reading_it_whole(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    path = tmp_path / "model.safetensors"
+    small_vae_trainer(steps=2).save(path)
+
+    def no_whole_reads(self):
+        raise AssertionError(f"{self.name} was read whole into memory")
+
+    monkeypatch.setattr(Path, "read_bytes", no_whole_reads)
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.family == "vae" and checkpoint.step == 0
+    assert checkpoint.build_model() is not None
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")  # an empty file cannot be mapped: still one sentence
+    with pytest.raises(CheckpointError, match="too short"):
+        read_checkpoint(empty)

@@ -85,13 +85,14 @@ def test_probe_attention_is_captured_every_n_steps(data):
     task = make_task(data, steps=10, capture_every=4)
     Trainer(task).run()
     visuals = task.visuals()
-    probe = visuals["probe"]
-    assert [step for step, _ in probe["captures"]] == [0, 4, 8]
-    T = len(probe["text"])
-    assert probe["text"] == task.hparams.probe_prompt[:16] and T == 16
-    assert probe["captures"][0][1].shape == (2, 2, T, T)
-    assert "sample" in visuals and len(visuals["sample"]["text"]) == task.hparams.sample_length
-    assert task.visuals() == {}  # nothing new since
+    probe = visuals.probe
+    assert [step for step, _ in probe.captures] == [0, 4, 8]
+    T = len(probe.text)
+    assert probe.text == task.hparams.probe_prompt[:16] and T == 16
+    assert probe.captures[0][1].shape == (2, 2, T, T)
+    assert probe.allowed.shape == (T, T) and probe.allowed[0, 0] and not probe.allowed[0, 1]  # causal
+    assert visuals.sample is not None and len(visuals.sample.text) == task.hparams.sample_length
+    assert task.visuals().empty  # nothing new since
 
 
 def test_too_short_or_foreign_text_is_refused(data):

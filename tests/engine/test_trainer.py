@@ -74,7 +74,7 @@ def test_bad_submitted_setting_is_reported_and_the_run_continues():
     control.resume()
     finished = trainer.run()
     assert finished.reason == "completed"
-    assert any("learning rate" in e.message for e in log if hasattr(e, "message") and e is not finished)
+    assert any("lr must be between" in e.message for e in log if hasattr(e, "message") and e is not finished)
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,9 @@ from app.engine.cli.commands import COMMANDS
 from app.engine.cli.parser import build_parser
 from app.engine.data import load_dataset
 from app.engine.errors import ConfigError
+from app.engine.inference.wgan_noise import fixed_noise
 from app.engine.setup import build_configs, create_task
-from app.engine.tasks.wgan_task import WGANTask, fixed_noise
+from app.engine.tasks.wgan_task import WGANTask
 from app.engine.trainer import Trainer
 
 SMALL_POINTS = {"hidden_dims": [16, 16], "batch_size": 32, "val_every": 0, "steps": 4}
@@ -87,7 +88,7 @@ def test_a_step_reports_every_metric_of_the_issue():
     assert expected <= set(metrics)
     assert all(math.isfinite(v) for v in metrics.values())
     assert metrics["wasserstein"] == pytest.approx(metrics["d_real"] - metrics["d_fake"])
-    assert len(task.visuals()["grad_norms"]) == SMALL_POINTS["batch_size"]  # the latest critic update
+    assert len(task.visuals().grad_norms) == SMALL_POINTS["batch_size"]  # the latest critic update
 
 
 def test_slow_motion_actions_move_only_one_player():
@@ -246,7 +247,7 @@ def test_a_batch_norm_generator_round_trips_through_a_checkpoint(tmp_path, small
 
 
 def test_conv_channels_follow_the_image_size():
-    from app.engine.tasks.wgan_task import default_conv_channels
+    from app.engine.inference.wgan_architecture import default_conv_channels
 
     assert default_conv_channels(32, 32) == (32, 64, 128)
     assert default_conv_channels(28, 28) == (32, 64)  # 28 = 4 · 7: only two halvings

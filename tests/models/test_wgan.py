@@ -136,7 +136,7 @@ def test_the_conv_critic_has_no_batch_norm():
     ("changes", "message"),
     [
         ({"latent_dim": 100_000}, "latent_dim"),
-        ({"hidden_dims": (10**6,)}, "hidden layer width"),
+        ({"hidden_dims": (10**6,)}, "each entry of hidden_dims"),
         ({"arch": "conv"}, "needs images"),
         ({"data_shape": (1, 30, 30), "arch": "conv"}, "divisible by 4"),
         ({"data_shape": (1, 2)}, "data_shape"),

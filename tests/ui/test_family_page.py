@@ -101,9 +101,9 @@ def test_failure_in_setup_is_reported_and_the_page_stays_usable(qtbot, main_wind
 @pytest.mark.parametrize(
     "family, dataset, sentence",
     [
-        ("vae", "8gaussians", "The VAE trains on images, but 8gaussians is 2-D points."),
-        ("vae", "python-docs", "The VAE trains on images, but python-docs is text."),
-        ("gpt", "shapes", "The GPT trains on text, but shapes is images."),
+        ("vae", "8gaussians", "The VAE trains on images; '8gaussians' is 2-D points."),
+        ("vae", "python-docs", "The VAE trains on images; 'python-docs' is text."),
+        ("gpt", "shapes", "The GPT trains on text; 'shapes' is images."),
     ],
 )
 def test_data_of_a_kind_the_family_cannot_train_is_named_at_once(main_window, family, dataset, sentence):
@@ -136,11 +136,14 @@ def test_a_run_begun_with_one_step_says_paused_then_training(qtbot, main_window)
     page.step_once()  # from idle: the run starts paused after one step
     qtbot.waitUntil(lambda: page.bar.status.text() == "Paused at step 1.", timeout=20000)
     assert page.state == "paused" and page.bar.start_button.isEnabled()
+    shown: list[str] = []  # the progress bar's text after each report
+    show_progress = page.bar.show_progress
+    page.bar.show_progress = lambda event: (show_progress(event), shown.append(page.bar.progress.format()))
     page.start()
     assert page.state == "running" and page.bar.pause_button.isEnabled()
     assert page.bar.status.text() == "Training…"
-    qtbot.wait(300)  # progress reports keep coming while it runs: none may say "paused"
-    assert page.bar.status.text() == "Training…" and "paused" not in page.bar.progress.format()
+    qtbot.waitUntil(lambda: len(shown) >= 2, timeout=5000)  # progress reports keep coming while it runs
+    assert page.bar.status.text() == "Training…" and not any("paused" in text for text in shown), shown
     page.stop()
     wait_idle(qtbot, page)
 
@@ -156,3 +159,13 @@ def test_opening_a_checkpoint_replaces_the_progress_of_the_run_before(qtbot, mai
     assert page.bar.progress.format() == "idle · step 4" and page.bar.progress.value() == 0
     page.new_model()
     assert page.bar.progress.format() == "idle"
+
+
+def test_shutting_down_mid_run_ends_the_sessions_run(qtbot, main_window):
+    page = main_window.pages["vae"]
+    start_long_run(qtbot, page)
+    qtbot.waitUntil(lambda: page.thread.trainer is not None and page.thread.trainer.step > 0, timeout=5000)
+    assert page.shutdown(5000) and not page.session.active
+    assert page.session.trainer.step > 0  # the run's trainer is kept, as after a finished run
+    page.new_model()  # a session left inside the run would refuse this
+    assert page.session.trainer is None

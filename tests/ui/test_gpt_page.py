@@ -8,9 +8,10 @@ from PySide6.QtWidgets import QWidget
 
 from app.engine.checkpoint import read_checkpoint
 from app.engine.data.text import text_bundle
+from app.engine.inference.visuals import TextSample
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
-from app.ui.pages.family_page import NothingToExport
+from app.ui.widgets.exports import NothingToExport
 from tests.ui.conftest import wait_idle
 
 TEXT = (
@@ -70,7 +71,7 @@ def test_play_writes_until_paused(qtbot, panel):
     qtbot.waitUntil(lambda: panel.written >= 5, timeout=5000)
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     written = panel.written
-    qtbot.wait(100)
+    qtbot.wait(100)  # checks that nothing happens: no character after the pause
     assert panel.written == written and not panel.timer.isActive()
     assert panel.generate_button.text() == "Continue"
 
@@ -117,6 +118,13 @@ def test_unknown_prompt_characters_are_replaced_visibly(qtbot, panel):
     cursor = panel.text.textCursor()
     cursor.setPosition(3)
     assert cursor.charFormat().fontStrikeOut()
+
+
+def test_an_empty_prompt_starts_from_a_line_break(qtbot, panel):
+    panel.prompt.setPlainText("")
+    panel.step_once()
+    assert panel.text.chars[0] == "\n" and panel.written == 1  # the start token genplay sample uses
+    assert panel.message.text() == ""
 
 
 def test_hovering_a_token_shows_what_it_reads(qtbot, panel):
@@ -221,7 +229,7 @@ def test_every_training_sample_is_exported_under_its_step(gpt_page, tmp_path):
     with pytest.raises(NothingToExport):
         exports["Training samples as TXT…"](tmp_path / "none.txt")
     for step, text in ((200, "first\nsample"), (400, "second"), (600, "third")):
-        gpt_page.add_sample({"step": step, "text": text})
+        gpt_page.add_sample(TextSample(step, text))
     gpt_page.sample_select.setCurrentIndex(1)  # whichever sample is shown, all are exported
     path = tmp_path / "samples.txt"
     exports["Training samples as TXT…"](path)
@@ -247,6 +255,6 @@ def test_closing_the_window_while_generating_and_training_exits_cleanly(qtbot, m
     assert time.perf_counter() - started < 2.0
     assert not panel.timer.isActive()
     written = panel.text.token_count
-    qtbot.wait(100)
-    assert panel.text.token_count == written  # no token after closing
+    qtbot.wait(100)  # checks that nothing happens: no token after closing
+    assert panel.text.token_count == written
     assert gpt_page.thread is None and threading.active_count() <= baseline

@@ -118,16 +118,19 @@ def test_the_legend_stays_under_the_plot_and_whole_at_any_width(qtbot):
     for width in (360, 560, 1100):
         plot = _shown_plot(qtbot, width)
         item = plot.plot.getPlotItem()
-        qtbot.wait(50)  # the layout settles
+
+        def legend_below_and_whole(plot=plot, item=item) -> None:
+            view = _scene_rect(item.vb)
+            visible = plot.plot.mapToScene(plot.plot.viewport().rect()).boundingRect()
+            assert len(plot.legend.items) == 6
+            for sample, label in plot.legend.items:
+                for part in (sample, label):
+                    rect = _scene_rect(part)
+                    assert rect.top() >= view.bottom(), label.text  # below the curves, never on them
+                    assert visible.contains(rect), label.text  # not cut off
+
+        qtbot.waitUntil(legend_below_and_whole, timeout=2000)  # once the layout has settled
         columns[width] = plot.legend.columnCount
-        view = _scene_rect(item.vb)
-        visible = plot.plot.mapToScene(plot.plot.viewport().rect()).boundingRect()
-        assert len(plot.legend.items) == 6
-        for sample, label in plot.legend.items:
-            for part in (sample, label):
-                rect = _scene_rect(part)
-                assert rect.top() >= view.bottom(), label.text  # below the curves, never on them
-                assert visible.contains(rect), label.text  # not cut off
     assert columns[360] < columns[560] < columns[1100]  # as many columns as fit: fewer rows when wide
 
 
@@ -151,17 +154,21 @@ def test_a_redraw_that_moves_the_ranges_paints_once(qtbot):
 
     counter = PaintCounter()
     plot.plot.viewport().installEventFilter(counter)
+
+    def paints_of_one_redraw() -> int:
+        before = counter.count
+        plot._redraw_if_visible()
+        qtbot.waitUntil(lambda: counter.count > before, timeout=2000)
+        qtbot.wait(50)  # checks that nothing more happens: a second paint would be queued by now
+        return counter.count - before
+
     for step in range(1, 51):  # the first points also bring the legend and the axes' widths
         plot.append(step, {"loss": 10.0 / step})
-    plot._redraw_if_visible()
-    qtbot.wait(50)
+    paints_of_one_redraw()
     for round_index in range(1, 4):  # each round extends x and lowers y: both ranges move
         for step in range(round_index * 50 + 1, round_index * 50 + 51):
             plot.append(step, {"loss": 10.0 / step})
-        before = counter.count
-        plot._redraw_if_visible()
-        qtbot.wait(50)
-        assert counter.count - before == 1
+        assert paints_of_one_redraw() == 1
     assert plot.plot.last_paint_s > 0  # the budget knows what painting costs
     x_low, x_high = plot.plot.getPlotItem().vb.viewRange()[0]
     assert x_low <= 1 and x_high >= 200

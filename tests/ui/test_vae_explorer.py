@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QSlider, QWidget
 
 from app.engine.checkpoint import read_checkpoint
 from app.engine.data import load_shapes
-from app.engine.tasks.vae_task import KL_EXAMPLES
-from app.ui.pages.family_page import NothingToExport
+from app.engine.inference.vae_terms import KL_EXAMPLES
+from app.ui.widgets.exports import NothingToExport
 from tests.ui.vae_fixtures import decode_with, drag, handle_centre, shown, train_small_checkpoint
 
 
@@ -218,7 +218,7 @@ def test_sliders_scroll_for_many_dimensions(qtbot):
 
 def test_two_dimensional_code_shows_the_whole_manifold_behind_the_map(qtbot, small_shapes):
     from app.engine.events import ModelSnapshot
-    from app.engine.vae_inference import SnapshotVAE
+    from app.engine.inference.vae_snapshot import SnapshotVAE
     from app.ui.vae.context import ViewContext
     from app.ui.vae.latent_map import MANIFOLD_SIDE, LatentMap
     from models.vae import VAE, VAEConfig
@@ -309,7 +309,7 @@ def test_the_elbo_readout_coalesces_live_metrics(qtbot):
         readout.show_metrics([(step, "train", {"recon": 100.0 - step, "kl": 5.0})])
     assert shown == []  # nothing laid out yet
     qtbot.waitUntil(lambda: len(shown) == 1, timeout=LIVE_RENDER_MS * 4)
-    qtbot.wait(LIVE_RENDER_MS + 50)
+    qtbot.wait(LIVE_RENDER_MS + 50)  # checks that nothing more happens: no second render
     assert len(shown) == 1 and "step 10" in shown[0]  # one render, with the newest numbers
     assert "−95.00" in shown[0]  # ELBO = −recon − KL = −(90 + 5)
 

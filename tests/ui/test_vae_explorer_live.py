@@ -8,7 +8,7 @@ import pytest
 import torch
 from PySide6.QtCore import QPoint
 
-from app.engine.tasks.vae_task import KL_EXAMPLES
+from app.engine.inference.vae_terms import KL_EXAMPLES
 from tests.ui.conftest import wait_idle
 from tests.ui.vae_fixtures import drag, handle_centre, shown
 
@@ -38,7 +38,10 @@ def test_views_follow_the_snapshots_while_training(qtbot, main_window):
     # new weights arrive: the same code decodes to the new model's picture
     step, before = page.inference.step, shown(explorer.decoded).copy()
     qtbot.waitUntil(lambda: page.inference.step > step + 5, timeout=10000)
-    qtbot.wait(50)
+    qtbot.waitUntil(  # the picture follows the new weights
+        lambda: np.allclose(shown(explorer.decoded), page.inference.decode(code[None])[0], atol=1e-6),
+        timeout=5000,
+    )
     after = shown(explorer.decoded)
     np.testing.assert_allclose(after, page.inference.decode(code[None])[0], atol=1e-6)
     assert np.abs(after - before).max() > 1e-4
@@ -61,9 +64,14 @@ def test_views_follow_the_snapshots_while_training(qtbot, main_window):
     np.testing.assert_allclose(latent_map.mu, expected_mu, atol=1e-5)
 
     # the other tabs refresh from the latest snapshot when shown
-    for view in (page.traversal, page.interpolation, page.reparameterization):
+    drawn = {
+        page.traversal: lambda: page.traversal.images is not None,
+        page.interpolation: lambda: page.interpolation.images is not None,
+        page.reparameterization: lambda: page.reparameterization.result is not None,
+    }
+    for view, ready in drawn.items():
         page.show_view(view)
-        qtbot.wait(20)
+        qtbot.waitUntil(ready, timeout=5000)
     traversal = page.traversal
     page.show_view(traversal)
     qtbot.waitUntil(lambda: traversal.images is not None, timeout=5000)

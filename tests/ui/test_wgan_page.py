@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from app.engine.data import load_dataset
 from app.engine.setup import build_configs, create_task
 from app.engine.trainer import Trainer
-from app.ui.pages.family_page import NothingToExport
+from app.ui.widgets.exports import NothingToExport
 from tests.ui.conftest import wait_idle
 
 QUIET = {"val_every": 0, "checkpoint_every": 0}
@@ -48,7 +48,7 @@ def test_choosing_data_of_another_kind_switches_the_model_defaults(page, tmp_pat
 def test_text_data_is_named_as_the_wrong_kind_and_changes_nothing(page):
     before = page.form.values()
     page.bar.dataset.setCurrentText("python-docs")  # a text dataset: no WGAN defaults for it
-    assert page.bar.status.text() == "The WGAN-GP trains on 2-D points or images, but python-docs is text."
+    assert page.bar.status.text() == "The WGAN-GP trains on 2-D points or images; 'python-docs' is text."
     assert page.form.values() == before
     page.bar.dataset.setCurrentText("shapes")  # images again: the image defaults apply
     assert page.form.value("arch") == "conv" and page.bar.status.text() == "Ready."

@@ -1,4 +1,4 @@
-"""The WGAN page's pieces: contours, arrows, frames from snapshots, the W1 lab's formulas."""
+"""The WGAN page's pieces: contours, arrows, hovering the critic map, the W1 lab's formulas."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from app.engine.events import ModelSnapshot
+from app.engine.inference.wgan_frames import FrameRenderer
 from app.ui.wgan.contours import contour_segments
 from app.ui.wgan.critic_map import CriticMapView, arrow_segments
-from app.ui.wgan.frames import FrameRenderer, map_resolution, plane_extent, spread_out
 from app.ui.wgan.w1_lab import point_mass_gradients, point_mass_jsd, point_mass_w1
 from models.wgan import WGAN, WGANConfig
 
@@ -37,44 +37,6 @@ def test_arrows_point_along_the_gradient_and_the_longest_has_the_given_length():
     vectors = np.array([[2.0, 0.0], [0.0, 1.0]])
     segments = arrow_segments(starts, vectors, length=0.5).reshape(2, 6, 2)
     assert np.allclose(segments[0, 1], [0.5, 0.0]) and np.allclose(segments[1, 1], [1.0, 1.25])
-
-
-def test_spread_out_keeps_one_point_per_cell():
-    points = np.array([[0.1, 0.1], [0.12, 0.1], [0.9, 0.9], [5.0, 5.0]])
-    chosen = spread_out(points, (0.0, 1.0, 0.0, 1.0), cells=2)
-    assert sorted(chosen.tolist()) == [0, 2]
-
-
-def test_frames_from_a_snapshot_match_the_model():
-    config = WGANConfig(hidden_dims=(8, 8))
-    model = WGAN(config).eval()
-    snapshot = ModelSnapshot("wgan", config, model.state_dict(), step=7)
-    noise = torch.randn(300, 2)
-    frame = FrameRenderer().render(snapshot, noise, extent=(-1.0, 1.0, -2.0, 2.0))
-    assert frame.step == 7 and frame.critic.shape == (100, 100)
-    with torch.no_grad():
-        assert np.allclose(frame.samples, model.sample(noise).numpy(), atol=1e-6)
-        corner = model.critic(torch.tensor([[1.0, 2.0]])).item()  # last row, last column
-    assert frame.critic[-1, -1] == pytest.approx(corner, abs=1e-5)
-    assert np.isfinite(frame.gradients).all() and frame.gradients.shape == frame.arrow_starts.shape
-
-
-def test_image_frames_hold_uint8_samples():
-    config = WGANConfig(data_shape=(1, 8, 8), latent_dim=4, arch="conv", conv_channels=(4,))
-    snapshot = ModelSnapshot("wgan", config, WGAN(config).state_dict(), step=1)
-    frame = FrameRenderer().render(snapshot, torch.randn(6, 4))
-    assert frame.is_image and frame.samples.dtype == np.uint8 and frame.samples.shape == (6, 1, 8, 8)
-    assert frame.critic is None
-
-
-def test_the_map_stays_100_by_100_for_the_default_critic_and_coarsens_for_huge_ones():
-    assert map_resolution(WGAN(WGANConfig()).critic) == 100
-    assert 40 <= map_resolution(WGAN(WGANConfig(hidden_dims=(1024, 1024, 1024))).critic) < 100
-
-
-def test_plane_extent_is_square_around_the_data():
-    x0, x1, y0, y1 = plane_extent(np.random.default_rng(0).normal(size=(500, 2)) * [1.0, 0.2] + 3.0)
-    assert x1 - x0 == pytest.approx(y1 - y0) and 2 < (x0 + x1) / 2 < 4
 
 
 def test_hovering_reads_the_critic_value(qtbot):

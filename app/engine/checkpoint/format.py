@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load as load_tensors_from_bytes
+from safetensors.torch import load_file as load_safetensors_file
 from safetensors.torch import save as save_tensors_to_bytes
 from torch import nn
 
 from app.engine.checkpoint.atomic import atomic_write_bytes
 from app.engine.checkpoint.errors import CheckpointError
-from app.engine.checkpoint.header import parse_header, read_file_bytes
+from app.engine.checkpoint.header import mapped_file, parse_header
 from app.engine.errors import GenplayError
 from models.config_fields import config_from_dict, config_to_dict
 
@@ -200,8 +203,15 @@ def _check_tensors(header, expected, expected_aliases, file_aliases, name: str) 
             )
 
 
-def checkpoint_from_bytes(data: bytes, name: str = "the file") -> Checkpoint:
-    """Validate everything in ``data`` and return the checkpoint, or raise CheckpointError."""
+def checkpoint_from_bytes(
+    data: bytes | mmap.mmap,
+    name: str = "the file",
+    load_tensors: Callable[[], dict[str, torch.Tensor]] | None = None,
+) -> Checkpoint:
+    """Validate everything in ``data`` and return the checkpoint, or raise CheckpointError.
+
+    ``load_tensors`` builds the tensors once everything is validated (default: decode ``data``).
+    """
     from app.engine.tasks import TASKS, get_task_class
 
     _sniff_foreign(data, name)
@@ -253,7 +263,7 @@ def checkpoint_from_bytes(data: bytes, name: str = "the file") -> Checkpoint:
     except (ValueError, GenplayError) as exc:
         raise CheckpointError(f"{name}: {exc}") from None
     try:
-        tensors = load_tensors_from_bytes(data)
+        tensors = load_tensors() if load_tensors is not None else load_tensors_from_bytes(data)
     except Exception as exc:  # the safetensors library's own checks
         raise CheckpointError(f"{name} could not be decoded as safetensors ({exc}).") from None
     for alias, target in file_aliases.items():
@@ -280,6 +290,7 @@ def checkpoint_from_bytes(data: bytes, name: str = "the file") -> Checkpoint:
 def read_checkpoint(path: str | Path) -> Checkpoint:
     """Load and validate a checkpoint file; every problem is a CheckpointError."""
     path = Path(path)
-    checkpoint = checkpoint_from_bytes(read_file_bytes(path), path.name)
+    with mapped_file(path) as data:  # validated from the mapping, never read whole into memory
+        checkpoint = checkpoint_from_bytes(data, path.name, lambda: load_safetensors_file(path))
     checkpoint.path = path
     return checkpoint

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,17 +41,41 @@ class SafetensorsHeader:
     data_start: int
 
 
-def read_file_bytes(path: Path) -> bytes:
-    path = Path(path)
+def _check_readable(path: Path) -> int:
+    """The file's size, or CheckpointError for a missing file, a folder or an absurd size."""
     try:
         size = path.stat().st_size
-        if path.is_dir():
-            raise CheckpointError(f"{path.name} is a folder, not a checkpoint file.")
-        if size > MAX_FILE_BYTES:
-            raise CheckpointError(f"{path.name} is larger than 4 GiB; genplay checkpoints are small.")
-        return path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{path} does not exist.") from None
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+    if path.is_dir():
+        raise CheckpointError(f"{path.name} is a folder, not a checkpoint file.")
+    if size > MAX_FILE_BYTES:
+        raise CheckpointError(f"{path.name} is larger than 4 GiB; genplay checkpoints are small.")
+    return size
+
+
+def read_file_bytes(path: Path) -> bytes:
+    path = Path(path)
+    _check_readable(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+
+
+@contextmanager
+def mapped_file(path: Path) -> Iterator[bytes | mmap.mmap]:
+    """The file's bytes, memory-mapped read-only (the OS pages in what is read); slicing and
+    len() work as on bytes. An empty file, which cannot be mapped, is b""."""
+    path = Path(path)
+    if _check_readable(path) == 0:
+        yield b""
+        return
+    try:
+        with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped
     except OSError as exc:
         raise CheckpointError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
 

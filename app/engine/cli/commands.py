@@ -13,24 +13,16 @@ from app.engine.checkpoint import Checkpoint, read_checkpoint
 from app.engine.cli.outputs import check_writable, checkpoint_target
 from app.engine.cli.progress import ProgressPrinter
 from app.engine.cli.serve_commands import loadtest_command, serve_command
-from app.engine.control import RunControl
-from app.engine.data import load_dataset
-from app.engine.data.download import percent_steps, reporting_downloads
+from app.engine.data.download import percent_steps
 from app.engine.errors import ConfigError, GenplayError
 from app.engine.events import NoticeEvent
 from app.engine.images import save_png_grid
 from app.engine.inference import model_from_checkpoint
 from app.engine.inference.sampling import sample_model
-from app.engine.setup import (
-    build_configs,
-    configs_from_checkpoint,
-    create_task,
-    dataset_for_checkpoint,
-    split_overrides,
-)
+from app.engine.session import RunRequest, RunSession
+from app.engine.setup import configs_from_checkpoint, split_overrides
 from app.engine.tasks import families, get_task_class
 from app.engine.tasks.base import Task
-from app.engine.trainer import Trainer
 from models.config_fields import config_to_dict
 
 
@@ -58,33 +50,24 @@ def _cli_overrides(args) -> dict:
     return overrides
 
 
-def _resumed_run(args, overrides: dict, checkpoint: Checkpoint):
-    """(data, model config, hparams, train config) to continue ``checkpoint``'s run."""
+def _resumed_request(args, overrides: dict, checkpoint: Checkpoint) -> RunRequest:
+    """The run that continues ``checkpoint``'s: its own model, to the total --steps."""
     family = args.family
     if checkpoint.family != family:
         raise ConfigError(f"{args.resume} holds a {checkpoint.family} model, not a {family}.")
     _train, model_changes, _h = split_overrides(family, overrides)
     if model_changes:
         raise ConfigError("the model's shape cannot change when resuming; drop " + ", ".join(model_changes))
-    hparams, train = configs_from_checkpoint(checkpoint)
-    seed = overrides.get("seed", train.seed)
-    data = dataset_for_checkpoint(checkpoint, args.dataset, seed)
-    model_config, hparams, train = build_configs(family, data, overrides, checkpoint.config, hparams, train)
-    if train.steps <= checkpoint.step:
+    _hparams, train = configs_from_checkpoint(checkpoint)
+    total = int(overrides.get("steps", train.steps))
+    if total <= checkpoint.step:
         raise ConfigError(
             f"{args.resume} is already at step {checkpoint.step} and --steps is the run's total, "
             f"not more steps; pass --steps above {checkpoint.step} to train further."
         )
-    return data, model_config, hparams, train
-
-
-def _fresh_run(args, overrides: dict):
-    """(data, model config, hparams, train config) for a new run."""
-    task_cls = get_task_class(args.family)
-    seed = overrides.get("seed", task_cls.default_train_config().seed)
-    with reporting_downloads(percent_steps(lambda text: print(text, file=sys.stderr), step=10)):
-        data = load_dataset(args.dataset or task_cls.default_dataset, seed=seed)
-    return data, *build_configs(args.family, data, overrides)
+    # the checkpoint's model exactly, so the session restores it (its training state too)
+    settings = {**config_to_dict(checkpoint.config), **overrides}
+    return RunRequest(total - checkpoint.step, args.dataset, settings)
 
 
 def train_command(args) -> int:
@@ -96,20 +79,29 @@ def train_command(args) -> int:
         if args.metrics:
             check_writable(Path(args.metrics), "the metrics log")
         out = checkpoint_target(args.out, args.resume) if args.out or args.resume else None
-        data, model_config, hparams, train = (
-            _resumed_run(args, overrides, checkpoint) if checkpoint else _fresh_run(args, overrides)
-        )
-        out = out or checkpoint_target(None, None, f"{family}-{data.name}.safetensors")
-        task = create_task(family, data, model_config, hparams, train)
-        control = RunControl()
-        trainer = Trainer(
-            task, control=control, sink=print_notice, checkpoint_path=out, metrics_path=args.metrics
+        if checkpoint is not None:
+            request = _resumed_request(args, overrides, checkpoint)
+        else:
+            steps = overrides.get("steps", get_task_class(family).default_train_config().steps)
+            request = RunRequest(int(steps), args.dataset, overrides)
+        session = RunSession(
+            family,
+            autosave=lambda data: out or checkpoint_target(None, None, f"{family}-{data.name}.safetensors"),
+            metrics_path=args.metrics,
         )
         if checkpoint is not None:
-            trainer.restore(checkpoint)
+            session.open(checkpoint)
+        control = session.begin(request)
+        printer: ProgressPrinter | None = None  # the bar starts once the run knows where it stands
+
+        def sink(event: object) -> None:
+            (printer or print_notice)(event)
+
+        trainer = session.build(
+            sink, downloads=percent_steps(lambda text: print(text, file=sys.stderr), step=10)
+        )
         # the bar starts where the run stands, so its rate and ETA count only this session's steps
-        printer = ProgressPrinter(train.steps, trainer.step, quiet=args.quiet)
-        trainer.sink = printer
+        printer = ProgressPrinter(trainer.config.steps, trainer.step, quiet=args.quiet)
     except GenplayError as exc:
         return fail(str(exc))
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
@@ -118,6 +110,7 @@ def train_command(args) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         printer.close()
+        session.end()
     print(finished.message, file=sys.stderr)
     if trainer.save_error:
         return fail(f"the run's checkpoint was not saved: {trainer.save_error}")

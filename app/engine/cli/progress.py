@@ -10,6 +10,7 @@ from app.engine.events import (
     CheckpointEvent,
     FinishedEvent,
     MetricsEvent,
+    MetricsKind,
     NoticeEvent,
     ProgressEvent,
 )
@@ -26,10 +27,10 @@ class ProgressPrinter:
 
     def __call__(self, event: object) -> None:
         if isinstance(event, MetricsEvent):
-            if event.kind == "train":
+            if event.kind == MetricsKind.TRAIN:
                 self.bar.update(event.step - self.bar.n)
                 self.latest.update(event.metrics)
-            elif event.kind == "val":
+            elif event.kind == MetricsKind.VAL:
                 self.latest.update(event.metrics)
         elif isinstance(event, ProgressEvent):
             shown = {k: f"{self.latest[k]:.4g}" for k in SHOWN if k in self.latest}

@@ -142,6 +142,8 @@ def serve_command(args) -> int:
         asyncio.run(serve_until_signalled(config, pipeline, on_listening, on_ready, on_draining))
     except OSError as exc:  # the port is taken, the host is not this machine's
         return _fail(f"could not listen on {args.host}:{args.port} ({exc.strerror or exc}).")
+    except GenplayError as exc:
+        return _fail(str(exc))
     print("stopped.")
     return 0
 

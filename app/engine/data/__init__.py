@@ -93,7 +93,9 @@ def _downloadable(name: str) -> Callable[[int], DataBundle]:
 
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "shapes": BuiltinDataset(
-        "images", load_shapes, "dSprites-style squares, ellipses and hearts, 32×32, rendered here",
+        "images",
+        load_shapes,
+        "dSprites-style squares, ellipses and hearts, 32×32, rendered here",
         (1, 32, 32),
     ),
     "mnist": BuiltinDataset(

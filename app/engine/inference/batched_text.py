@@ -61,6 +61,8 @@ def generate_rows(
     shift = max(1, config.block_size // 4)  # the context rule of ``ContextWindow``
     rows = [_Row(i, r, config.block_size) for i, r in enumerate(requests)]
     batch = [row for row in rows if not row.done]
+    if not batch:
+        return [row.new for row in rows]  # nothing to write (every max_new is 0)
     cache = model.new_row_cache(len(batch))
     logits = _reread(model, cache, list(range(len(batch))), [row.window for row in batch])  # (B, V)
     while batch:

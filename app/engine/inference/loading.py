@@ -81,6 +81,51 @@ def model_from_checkpoint(checkpoint: Checkpoint, device: str | torch.device = "
     )
 
 
+class SnapshotModel:
+    """A model that follows a stream of snapshots (the views' own copy of the weights).
+
+    Built through ``build_family_model`` only when the family or config changes; the newest
+    snapshot's weights are copied in when the model is next used, not when the snapshot arrives:
+    during training snapshots come twice a second while the visible view may need none of them,
+    and every copy costs GUI time.
+    """
+
+    def __init__(self) -> None:
+        self.model: nn.Module | None = None
+        self.snapshot: ModelSnapshot | None = None
+        self._unloaded: dict[str, torch.Tensor] | None = None  # the newest weights, not yet copied in
+
+    @property
+    def config(self) -> Any:
+        return self.snapshot.config if self.snapshot is not None else None
+
+    @property
+    def step(self) -> int | None:
+        return self.snapshot.step if self.snapshot is not None else None
+
+    def update(self, snapshot: ModelSnapshot | None) -> bool:
+        """Follow ``snapshot`` (None: no model); True when the model was (re)built."""
+        previous, self.snapshot = self.snapshot, snapshot
+        if snapshot is None:
+            self.model = self._unloaded = None
+            return True
+        kind = (snapshot.family, snapshot.config)
+        rebuilt = self.model is None or (previous.family, previous.config) != kind
+        if rebuilt:
+            self.model = build_family_model(snapshot.family, snapshot.config).eval()
+        self._unloaded = snapshot.tensors
+        return rebuilt
+
+    def require(self) -> nn.Module:
+        """The model with the newest weights; RuntimeError when there is none."""
+        if self.model is None:
+            raise RuntimeError("no model: train one or open a checkpoint")
+        if self._unloaded is not None:
+            self.model.load_state_dict(self._unloaded, strict=True)  # copies: no aliasing
+            self._unloaded = None
+        return self.model
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> ReadyModel:
     """Read, validate and build the model in ``path``; a bad file raises ``CheckpointError``."""
     return model_from_checkpoint(read_checkpoint(path), device)

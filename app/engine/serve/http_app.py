@@ -147,10 +147,9 @@ class ServeHandlers:
 
     async def _images(self, parsed: ImageRequest) -> web.Response:
         result = await self.pipeline.submit(parsed.job)
-        seed = getattr(parsed.job, "seed", None)
         # a grid of 1,024 images takes a moment to encode: off the event loop, which keeps answering
         body = await asyncio.get_running_loop().run_in_executor(
-            None, image_body, parsed.job.model, parsed.format, result, seed
+            None, image_body, parsed.job.model, parsed.format, result, parsed.seed
         )
         return web.json_response(body)
 

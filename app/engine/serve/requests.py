@@ -58,6 +58,11 @@ class ImageRequest:
     job: SampleJob | DecodeJob
     format: ImageFormat
 
+    @property
+    def seed(self) -> int | None:
+        """The seed a sample was drawn with (returned to the client); a decode has none."""
+        return self.job.seed if isinstance(self.job, SampleJob) else None
+
 
 def draw_seed() -> int:
     """A fresh seed for a request that named none; it travels in the job, so a retry is exact."""

@@ -97,6 +97,9 @@ class WorkerProcess:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 break  # the pipe closed: the process is gone
+            except Exception:  # a message that cannot be read: the worker is in no state to trust
+                self.process.kill()
+                break
             self._post(message)
         self.process.join(5.0)  # reap it, so its exit code is known
         self.conn.close()
@@ -146,7 +149,7 @@ class Supervisor:
         self._lock = threading.Lock()  # slot fields are written on the loop, read from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._all: list[WorkerProcess] = []  # every process ever started, to reap them at the end
+        self._all: list[WorkerProcess] = []  # every process not yet reaped, to stop them at the end
 
     # --- any thread ---------------------------------------------------------------------------
     def statuses(self) -> tuple[WorkerStatus, ...]:

@@ -18,6 +18,7 @@ from torch import nn
 from app.engine.data.bundle import DataBundle
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
+from app.engine.inference.visuals import Visuals
 from app.engine.train_config import TrainConfig
 from models.config_fields import config_to_dict
 
@@ -91,12 +92,18 @@ class Task(ABC):
 
         Called before a default config is derived from the data, which assumes the right kind.
         """
-        if data.kind not in cls.data_kinds:
-            wanted = " or ".join(KIND_WORDS.get(kind, kind) for kind in cls.data_kinds)
-            raise ConfigError(
-                f"the {cls.title} trains on {wanted}; '{data.name}' is "
-                f"{KIND_WORDS.get(data.kind, data.kind)}."
-            )
+        sentence = cls.wrong_kind_sentence(data.kind, data.name)
+        if sentence is not None:
+            raise ConfigError(sentence)
+
+    @classmethod
+    def wrong_kind_sentence(cls, kind: str, name: str) -> str | None:
+        """Why the family cannot train on ``name``, data of ``kind`` (None when it can): the one
+        sentence Start, the CLI and a page's early warning all say."""
+        if kind in cls.data_kinds:
+            return None
+        wanted = " or ".join(KIND_WORDS.get(k, k) for k in cls.data_kinds)
+        return f"the {cls.title} trains on {wanted}; '{name}' is {KIND_WORDS.get(kind, kind)}."
 
     @classmethod
     def check_data(cls, data: DataBundle, model_config: Any) -> None:
@@ -133,9 +140,9 @@ class Task(ABC):
     def evaluate(self, batches: Sequence[Any]) -> dict[str, float]:
         """Validation metrics (unprefixed; the trainer adds ``val_``)."""
 
-    def visuals(self) -> dict[str, Any]:
-        """Pictures and arrays for the GUI (e.g. a reconstruction grid); cheap, no grad."""
-        return {}
+    @abstractmethod
+    def visuals(self) -> Visuals:
+        """The family's record for the views (e.g. a reconstruction grid); cheap, no grad."""
 
     # --- settings that may change between steps -----------------------------------------
     def set_base_lr(self, lr: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -19,15 +19,17 @@ from app.engine.data.batches import SampledBatches
 from app.engine.data.bundle import DataBundle
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
+from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures, thin_older_half
 from app.engine.inference.sampling import start_token
+from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
+from models.config_fields import Ranges, check_ranges
 from models.text_sampling import SamplingSettings, generate
 from models.tokenizer import CharTokenizer
-from models.transformer import GPT, GPTConfig, allowed_positions
+from models.transformer import GPT, GPTConfig
 
-DEFAULT_PROBE = "The cat sat on the mat. The cat sat on the mat."
 MAX_PENDING_CAPTURES = 64  # captures waiting for a viewer; older ones are thinned beyond this
 ADAM_BETAS = (0.9, 0.99)
 
@@ -42,44 +44,17 @@ class GPTHparams:
     sample_every: int = 200  # steps between text samples shown while training; 0 = off
     sample_length: int = 200  # characters per sample
 
-    def validate(self) -> None:
-        if not 0.0 <= self.weight_decay <= 10.0:
-            raise ValueError(f"weight_decay must be between 0 and 10, not {self.weight_decay}")
-        if not 1 <= len(self.probe_prompt) <= 1024:
-            raise ValueError("the probe prompt must have 1 to 1024 characters")
-        if self.capture_every < 0 or self.sample_every < 0:
-            raise ValueError("capture_every and sample_every must not be negative")
-        if not 1 <= self.sample_length <= 5000:
-            raise ValueError(f"sample_length must be between 1 and 5000, not {self.sample_length}")
-
-
-@torch.no_grad()
-def probe_attention(model: GPT, tokenizer: CharTokenizer, prompt: str) -> tuple[str, list[int], np.ndarray]:
-    """α of ``prompt`` (cut to the context) in every layer and head: (text read, positions of
-    replaced characters, (L, H, T, T) float16). The model is left in the mode it was in."""
-    ids, replaced = tokenizer.encode_lenient(prompt[: model.config.block_size])
-    training = model.training
-    model.eval()
-    out = model(torch.tensor([ids], device=model.tok_emb.weight.device), need_weights=True)
-    model.train(training)
-    alpha = torch.stack([a[0] for a in out.attentions]).to("cpu", torch.float16).numpy()
-    return tokenizer.decode(ids), replaced, alpha
-
-
-def probe_payload(config: GPTConfig, text: str, replaced: list[int], captures: list) -> dict[str, Any]:
-    """What the probe view receives: the text, its mask and [(step, α)]."""
-    return {
-        "text": text,
-        "replaced": list(replaced),
-        "allowed": allowed_positions(config, len(text), len(text)).numpy(),
-        "captures": captures,
+    RANGES: ClassVar[Ranges] = {
+        "weight_decay": (0.0, 10.0),
+        "capture_every": (0, 1_000_000),
+        "sample_every": (0, 1_000_000),
+        "sample_length": (1, 5000),
     }
 
-
-def thin_older_half(items: list) -> list:
-    """Drop every other item of the older half (the newest stay dense)."""
-    half = len(items) // 2
-    return items[:half:2] + items[half:]
+    def validate(self) -> None:
+        check_ranges(self, self.RANGES)
+        if not 1 <= len(self.probe_prompt) <= 1024:
+            raise ValueError("the probe prompt must have 1 to 1024 characters")
 
 
 class GPTTask(Task):
@@ -99,7 +74,7 @@ class GPTTask(Task):
         self.captured_any = False
         self.probe_text = ""
         self.probe_replaced: list[int] = []
-        self.latest_sample: dict[str, Any] | None = None
+        self.latest_sample: TextSample | None = None
         self.viewer_attached = False  # set by the first visuals() call: the GUI is watching
         self.steps_done = 0
 
@@ -264,23 +239,21 @@ class GPTTask(Task):
         generator = torch.Generator().manual_seed(self.train_config.seed * 100_003 + step)
         out = generate(self.model, prompt, self.hparams.sample_length, SamplingSettings(), generator)
         self.model.train()
-        self.latest_sample = {"step": step, "text": self.tokenizer.decode(out[0, 1:].tolist())}
+        self.latest_sample = TextSample(step, self.tokenizer.decode(out[0, 1:].tolist()))
 
-    def visuals(self) -> dict[str, Any]:
+    def visuals(self) -> GPTVisuals:
         """New probe captures since the last call, and the newest text sample (once)."""
         if not self.viewer_attached:
             self.viewer_attached = True
             if self.hparams.sample_every:
                 self.write_sample(self.steps_done)
-        out: dict[str, Any] = {}
+        out = GPTVisuals(sample=self.latest_sample)
+        self.latest_sample = None
         if self.pending_captures:
-            out["probe"] = probe_payload(
+            out.probe = probe_captures(
                 self.model_config, self.probe_text, self.probe_replaced, self.pending_captures
             )
             self.pending_captures = []
-        if self.latest_sample is not None:
-            out["sample"] = self.latest_sample
-            self.latest_sample = None
         return out
 
     def tokenizer_metadata(self) -> Any:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
-import numpy as np
 import torch
 
 from app.engine.data.batches import ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
+from app.engine.inference.vae_terms import reconstructions_and_kl
+from app.engine.inference.visuals import VAEVisuals
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
+from models.config_fields import Ranges, check_ranges
 from models.vae import VAE, VAEConfig
-
-RECON_EXAMPLES = 16  # validation images shown beside their reconstructions
-KL_EXAMPLES = 512  # validation images over which the live KL per dimension is averaged
 
 
 @dataclass
@@ -28,13 +27,14 @@ class VAEHparams:
     kl_warmup_steps: int = 0  # β ramps linearly from 0 to β over this many steps
     free_bits: float = 0.0  # λ: floor on each dimension's KL, Σ_i max(λ, KL_i)
 
+    RANGES: ClassVar[Ranges] = {
+        "beta": (0.0, 1000.0),
+        "kl_warmup_steps": (0, 10_000_000),
+        "free_bits": (0.0, 100.0),
+    }
+
     def validate(self) -> None:
-        if not 0.0 <= self.beta <= 1000.0:
-            raise ValueError(f"beta must be between 0 and 1000, not {self.beta}")
-        if self.kl_warmup_steps < 0:
-            raise ValueError("kl_warmup_steps must not be negative")
-        if not 0.0 <= self.free_bits <= 100.0:
-            raise ValueError(f"free_bits must be between 0 and 100 nats, not {self.free_bits}")
+        check_ranges(self, self.RANGES)
 
     def beta_at(self, step: int) -> float:
         """β after warm-up: β · min(1, step / N)."""
@@ -121,17 +121,6 @@ class VAETask(Task):
         total = (recon + kl) / count
         return {"loss": total, "recon": recon / count, "kl": kl / count}
 
-    @torch.no_grad()
-    def visuals(self) -> dict[str, Any]:
+    def visuals(self) -> VAEVisuals:
         """Validation inputs with their reconstructions (decoded μ) and KL per dimension."""
-        self.model.eval()
-        x = self.data.val[:KL_EXAMPLES].to(self.device)
-        mu, logvar = self.model.encode(x)  # (B, latent_dim) each
-        recon = self.model.decode(mu[:RECON_EXAMPLES])
-        kl_per_dim = self.model.kl_per_example_and_dim(mu, logvar).mean(dim=0)
-        self.model.train()
-        return {
-            "inputs": x[:RECON_EXAMPLES].cpu().numpy(),
-            "reconstructions": recon.cpu().numpy(),
-            "kl_per_dim": kl_per_dim.cpu().numpy().astype(np.float64),
-        }
+        return reconstructions_and_kl(self.model, self.data.val)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -19,37 +19,16 @@ import torch
 from app.engine.data.batches import SampledBatches, ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
 from app.engine.events import ModelSnapshot
+from app.engine.inference.visuals import WGANVisuals
+from app.engine.inference.wgan_architecture import default_conv_channels
+from app.engine.inference.wgan_noise import fixed_noise
 from app.engine.optim_step import guarded_update
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
+from models.config_fields import Ranges, check_ranges
 from models.wgan import WGAN, CriticLoss, WGANConfig, critic_loss, generator_loss
 
-FIXED_NOISE_SEED_OFFSET = 7919  # the sample grid's noise: seeded, so an opened checkpoint shows it too
 VAL_NOISE_SEED_OFFSET = 104729  # the validation noise: the same z at every validation
-FIXED_POINTS = 1000  # generated points shown in the 2-D view
-FIXED_IMAGES = 64  # images in the sample grid (8 × 8)
-
-
-def default_conv_channels(height: int, width: int) -> tuple[int, ...] | None:
-    """The conv nets' channels for images of this size: three halvings where the sides allow
-    (32×32), else two (28×28); None when not even two fit (an MLP then)."""
-    for channels in ((32, 64, 128), (32, 64)):
-        factor = 2 ** len(channels)
-        if height % factor == 0 and width % factor == 0:
-            return channels
-    return None
-
-
-def fixed_noise(config: WGANConfig, seed: int) -> torch.Tensor:
-    """The z batch behind the sample grid: (64 or 1000, latent_dim), the same for a given seed.
-
-    It is drawn from its own seeded CPU generator rather than the task's ``rng`` so that it does
-    not depend on the device and the app can show the same grid for an opened checkpoint; it is
-    also saved with the run state.
-    """
-    count = FIXED_IMAGES if config.is_image else FIXED_POINTS
-    generator = torch.Generator().manual_seed(seed + FIXED_NOISE_SEED_OFFSET)
-    return torch.randn(count, config.latent_dim, generator=generator)
 
 
 @dataclass
@@ -62,17 +41,16 @@ class WGANHparams:
     adam_beta1: float = 0.5  # Adam's β₁ (momentum); WGAN-GP uses 0.5
     adam_beta2: float = 0.9  # Adam's β₂; WGAN-GP uses 0.9
 
+    RANGES: ClassVar[Ranges] = {
+        "n_critic": (1, 100),
+        "gp_lambda": (0.0, 1000.0),
+        "clip_value": (1e-6, 10.0),
+        "adam_beta1": (0.0, 0.999),
+        "adam_beta2": (0.0, 0.9999),
+    }
+
     def validate(self) -> None:
-        if not 1 <= self.n_critic <= 100:
-            raise ValueError(f"n_critic must be between 1 and 100, not {self.n_critic}")
-        if not 0.0 <= self.gp_lambda <= 1000.0:
-            raise ValueError(f"gp_lambda must be between 0 and 1000, not {self.gp_lambda}")
-        if not 0.0 < self.clip_value <= 10.0:
-            raise ValueError(f"clip_value must be above 0 and at most 10, not {self.clip_value}")
-        for name in ("adam_beta1", "adam_beta2"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), not {value}")
+        check_ranges(self, self.RANGES)
 
 
 class WGANTask(Task):
@@ -232,16 +210,12 @@ class WGANTask(Task):
         self.model.train()
         return {"wasserstein": (d_real - d_fake) / count, "d_real": d_real / count, "d_fake": d_fake / count}
 
-    def visuals(self) -> dict[str, Any]:
+    def visuals(self) -> WGANVisuals:
         """The gradient norms at x̂ from the latest critic update (for the histogram) and counters.
 
         Samples and the critic's surface are drawn by the app from the published snapshot.
         """
-        return {
-            "grad_norms": self.last_grad_norms.copy(),
-            "critic_updates": self.critic_updates,
-            "generator_updates": self.generator_updates,
-        }
+        return WGANVisuals(self.last_grad_norms.copy(), self.critic_updates, self.generator_updates)
 
     def snapshot(self, step: int) -> ModelSnapshot:
         snapshot = super().snapshot(step)

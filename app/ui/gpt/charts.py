@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
+from app.engine.inference.gpt_views import top_candidates
 from app.ui.gpt.palette import display_char, settle
 
 LABEL_STYLE = {"color": "#444", "font-size": "9pt"}
@@ -69,7 +70,7 @@ class TopKBars(pg.PlotWidget):
         self.setMinimumHeight(120)
 
     def set_distribution(self, model_p: np.ndarray, sampling_p: np.ndarray, chars: tuple[str, ...]) -> None:
-        order = np.argsort(-model_p, kind="stable")[: self.count]
+        order = top_candidates(model_p, self.count)
         x = np.arange(len(order), dtype=float)
         self.candidates = [(chars[i], float(model_p[i]), float(sampling_p[i])) for i in order]
         self.model_bars.setOpts(x=x - 0.2, height=model_p[order], width=0.38)

@@ -1,9 +1,9 @@
 """The Generate tab: the model writes one character per timer tick while every view follows.
 
 The panel never touches the model being trained: it builds its own ``GPT`` from the latest
-``ModelSnapshot`` (or an opened checkpoint). While only the prompt has been read, each new
-snapshot is taken at once, so the prompt's attention and next-character odds move as the
-model learns; once it has written something, newer weights wait for Restart.
+``ModelSnapshot`` (or an opened checkpoint) with ``model_from_snapshot``. While only the prompt
+has been read, each new snapshot is taken at once, so the prompt's attention and next-character
+odds move as the model learns; once it has written something, newer weights wait for Restart.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 import time
 
 import numpy as np
-import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,6 +30,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.events import ModelSnapshot
+from app.engine.inference import model_from_snapshot
+from app.engine.inference.gpt_views import (
+    head_gates,
+    strongest_keys,
+    surprisal_series,
+    token_weights,
+    window_attention_stats,
+)
+from app.engine.inference.sampling import start_token
 from app.ui.gpt.charts import EntropyLine, SurprisalPlot, TopKBars
 from app.ui.gpt.head_toggles import HeadToggles
 from app.ui.gpt.heatmaps import AttentionGrid, AttentionHeatmap, EntropyMap
@@ -39,18 +47,12 @@ from app.ui.gpt.token_text import TokenText
 from app.ui.widgets.layout import STRETCH, across, column, down, row
 from models.text_sampling import GenerationSession, SamplingSettings
 from models.tokenizer import CharTokenizer, describe_char
-from models.transformer import GPT, allowed_positions, query_entropy
+from models.transformer import GPT
 
 DEFAULT_PROMPT = "The "
 MAX_SPEED = 61  # the speed slider's last notch: as fast as the model goes
 EMA = 0.8  # smoothing of the per-character time readout
 PROMPT_DEBOUNCE_MS = 200
-
-
-def build_model(snapshot: ModelSnapshot) -> GPT:
-    model = GPT(snapshot.config)
-    model.load_state_dict(snapshot.tensors, strict=True)
-    return model.eval()
 
 
 def _button(name: str, text: str, tip: str, icon=None) -> QPushButton:
@@ -302,7 +304,7 @@ class GenerationPanel(QWidget):
             (self.model.config.n_layer, self.model.config.n_head)
             != (snapshot.config.n_layer, snapshot.config.n_head)
         )
-        self.model = build_model(snapshot)
+        self.model = model_from_snapshot(snapshot).model
         self.model_step = snapshot.step
         self.tokenizer = tokenizer
         self.pending = None
@@ -321,8 +323,7 @@ class GenerationPanel(QWidget):
         self._show_model_info()
 
     def _apply_gates(self) -> None:
-        gates = self.toggles.gates()
-        tensor = None if gates.size == 0 or gates.all() else torch.from_numpy(gates)
+        tensor = head_gates(self.toggles.gates())
         if self.session is not None:
             self.session.set_head_gates(tensor)
         elif self.model is not None:
@@ -350,10 +351,12 @@ class GenerationPanel(QWidget):
         if self.model is None or self.tokenizer is None:
             return
         prompt = self.prompt_text()
-        text = prompt or ("\n" if "\n" in self.tokenizer.index else " ")
-        ids, replaced = self.tokenizer.encode_lenient(text)
+        if prompt:
+            ids, replaced = self.tokenizer.encode_lenient(prompt)
+        else:  # an empty prompt: the start of a line (the rule genplay sample follows)
+            ids, replaced = [start_token(self.tokenizer)], []
         if replaced:
-            unknown = self.tokenizer.unknown_characters(text)
+            unknown = self.tokenizer.unknown_characters(prompt)
             shown = ", ".join(describe_char(c) for c in unknown[:6])
             self.message.setText(
                 f"{len(replaced)} prompt character(s) are not in the model's vocabulary ({shown}); "
@@ -519,13 +522,7 @@ class GenerationPanel(QWidget):
             return
         self._refresh_attention()
         self._refresh_top_k()
-        steps = self.session.steps
-        start = self.session.prompt_length
-        self.surprisal.set_series(
-            np.arange(start, start + len(steps)),
-            np.array([s.surprisal for s in steps]),
-            np.array([s.entropy for s in steps]),
-        )
+        self.surprisal.set_series(*surprisal_series(self.session.steps, self.session.prompt_length))
 
     def _refresh_top_k(self) -> None:
         if self.session is None:
@@ -547,24 +544,19 @@ class GenerationPanel(QWidget):
         if session is None or session.window.attention is None:
             return
         attention = session.window.attention  # (L, H, T, T)
-        T = attention.shape[-1]
-        allowed = allowed_positions(self.model.config, T, T)
         layer = max(0, self.layer_select.currentIndex())
         head = max(0, self.head_select.currentIndex())
         boost = self.boost.isChecked()
         chars = self.window_chars()
         off = self.toggles.off_heads()
-        allowed_np = allowed.numpy()
-        self.heatmap.set_attention(attention[layer, head].numpy(), allowed_np, chars, boost)
         normalised = self.normalise.isChecked()
-        entropy = query_entropy(attention, allowed, normalised)  # (L, H, T)
-        mean = torch.nanmean(entropy, dim=-1).numpy() if T > 1 else np.full(entropy.shape[:2], np.nan)
+        stats = window_attention_stats(self.model.config, attention, normalised)
+        allowed_np = stats.allowed
+        self.heatmap.set_attention(attention[layer, head].numpy(), allowed_np, chars, boost)
         if self.entropy_map.isVisible():  # the two head tabs are drawn only when shown
-            self.entropy_map.set_entropy(mean, (layer, head), off)
-        rows = allowed.sum(-1).float()
-        uniform = torch.log(rows).masked_fill(rows <= 1, float("nan"))  # (T,) entropy of uniform rows
-        line_ceiling = None if normalised else uniform.numpy()
-        self.entropy_line.set_entropy(entropy[layer, head].numpy(), line_ceiling, normalised)
+            self.entropy_map.set_entropy(stats.mean_entropy, (layer, head), off)
+        line_ceiling = None if normalised else stats.uniform
+        self.entropy_line.set_entropy(stats.entropy[layer, head], line_ceiling, normalised)
         n_head = attention.shape[1]
         titles = [f"head {h + 1}{' (off)' if (layer, h) in off else ''}" for h in range(n_head)]
         if self.head_grid.isVisible():
@@ -594,15 +586,13 @@ class GenerationPanel(QWidget):
             return
         self.heatmap.highlight_row(row)
         alpha = self.heatmap.values[row]  # what the query reads, over the window
-        start = self.session.window_start
-        self.text.show_attention({start + j: float(a) for j, a in enumerate(alpha) if a > 0}, token)
+        self.text.show_attention(token_weights(alpha, self.session.window_start), token)
         self._describe_row(row)
 
     def _describe_row(self, row: int) -> None:
         alpha = self.heatmap.values[row]
         chars = self.window_chars()
-        best = np.argsort(-alpha)[:3]
-        parts = ", ".join(f"{display_char(chars[j])}@{j} {alpha[j]:.2f}" for j in best if alpha[j] > 0)
+        parts = ", ".join(f"{display_char(chars[j])}@{j} {alpha[j]:.2f}" for j in strongest_keys(alpha))
         self.attention_info.setText(f"query {display_char(chars[row])}@{row} reads most: {parts}")
 
     def _token_hovered(self, token: int) -> None:

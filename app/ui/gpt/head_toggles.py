@@ -48,6 +48,7 @@ class HeadToggles(QWidget):
             return
         for row in self.buttons:
             for button in row:
+                button.setParent(None)  # gone at once, not drawn over the new grid until deleted
                 button.deleteLater()
         self.buttons = []
         for layer in range(n_layer):

@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.tasks.gpt_task import thin_older_half
+from app.engine.inference.gpt_probe import merge_captures
+from app.engine.inference.gpt_views import attention_stats
+from app.engine.inference.visuals import ProbeCaptures
 from app.ui.gpt.heatmaps import AttentionGrid, AttentionHeatmap, EntropyMap
 from app.ui.widgets.layout import across, column, down, row
-from models.transformer import query_entropy
 
 MAX_HISTORY = 240  # captures kept; older ones are thinned beyond this
 PLAY_MS = 180
@@ -90,21 +91,17 @@ class ProbePanel(QWidget):
         self.entropy.clear_map()
         self.step_label.setText("no captures yet")
 
-    def add_captures(self, probe: dict) -> None:
-        """New captures from the trainer: {"text", "replaced", "allowed", "captures": [(step, α)]}."""
-        text = probe["text"]
-        shape = probe["captures"][0][1].shape if probe["captures"] else None
+    def add_captures(self, probe: ProbeCaptures) -> None:
+        """New captures from the trainer (or one of an opened model)."""
+        text = probe.text
+        shape = probe.captures[0][1].shape if probe.captures else None
         if text != self.text or (self.history and self.history[-1][1].shape != shape):
             self.history = []  # a new probe prompt or a new model: a new story
         self.text = text
-        self.allowed = np.asarray(probe["allowed"], dtype=bool)
+        self.allowed = np.asarray(probe.allowed, dtype=bool)
         following = self.scrubber.value() >= self.scrubber.maximum()
-        known = {step for step, _ in self.history}
-        self.history += [(step, alpha) for step, alpha in probe["captures"] if step not in known]
-        self.history.sort(key=lambda item: item[0])
-        while len(self.history) > MAX_HISTORY:
-            self.history = thin_older_half(self.history)
-        replaced = probe.get("replaced") or []
+        self.history = merge_captures(self.history, probe.captures, MAX_HISTORY)
+        replaced = probe.replaced
         note = f" ({len(replaced)} character(s) not in the vocabulary were replaced)" if replaced else ""
         self.info.setText(
             f"Probe text: “{text}”{note} — captured every N steps (setting 'capture every'). "
@@ -132,9 +129,8 @@ class ProbePanel(QWidget):
         layer, head = divmod(self.selected, H)
         self.map.set_attention(alpha[layer, head], self.allowed, list(self.text), boost)
         self.map.setTitle(f"layer {layer + 1}, head {head + 1} at step {step:,}", size="9pt")
-        allowed = torch.from_numpy(self.allowed)
-        entropy = torch.nanmean(query_entropy(torch.from_numpy(alpha), allowed), dim=-1).numpy()  # (L, H)
-        self.entropy.set_entropy(entropy, (layer, head))
+        stats = attention_stats(torch.from_numpy(alpha), torch.from_numpy(self.allowed))
+        self.entropy.set_entropy(stats.mean_entropy, (layer, head))
         self.step_label.setText(f"step {step:,}  ({index + 1} of {len(self.history)})")
 
     def _tile_clicked(self, index: int) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextEdit, QWidget
 
+from app.engine.inference.gpt_views import highlight_strengths
 from app.ui.gpt.palette import BLUES, probability_color
 
 SHOWN_AS = {"\n": "↵\n", "\t": "⇥   ", "\r": "␍"}
@@ -111,12 +112,10 @@ class TokenText(QTextEdit):
     # --- attention highlight ------------------------------------------------------------
     def show_attention(self, weights: dict[int, float], source: int | None) -> None:
         """Blue boxes over tokens by weight (largest = darkest); ``source`` outlined in orange."""
-        selections = []
-        top = max(weights.values(), default=0.0)
-        for index, weight in weights.items():
-            if top <= 0 or weight < 0.02 * top:
-                continue
-            selections.append(self._selection(index, BLUES.mapToQColor(min(1.0, weight / top))))
+        selections = [
+            self._selection(index, BLUES.mapToQColor(strength))
+            for index, strength in highlight_strengths(weights).items()
+        ]
         if source is not None and 0 <= source < len(self.chars):
             selections.append(self._selection(source, QColor("#fdae6b")))
         self.setExtraSelections(selections)

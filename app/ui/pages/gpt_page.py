@@ -25,11 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.checkpoint import Checkpoint
-from app.engine.events import ModelSnapshot, VisualsEvent
-from app.engine.tasks.gpt_task import DEFAULT_PROBE, probe_attention, probe_payload
+from app.engine.events import ModelSnapshot, RunState, VisualsEvent
+from app.engine.inference import model_from_checkpoint
+from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures
+from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.ui.gpt.generation_panel import GenerationPanel
 from app.ui.gpt.probe_panel import ProbePanel
-from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
+from app.ui.pages.family_page import FamilyPage
+from app.ui.widgets.exports import NO_MODEL_HINT, check_exportable, export_widget_png
 from app.ui.widgets.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
@@ -44,51 +47,47 @@ MASK_TIPS = (
 )
 
 
-def gpt_fields() -> list[FieldSpec]:
-    return [
-        FieldSpec("n_layer", "Layers", "int", 4, 1, 48, group="model",
-                  tooltip="Transformer blocks stacked (attention + MLP each)."),
-        FieldSpec("n_head", "Heads per layer", "int", 4, 1, 64, group="model",
-                  tooltip="Attention heads; d_model must be divisible by it (d_k = d_model / heads)."),
-        FieldSpec("d_model", "Width d_model", "int", 128, 8, 4096, group="model",
-                  tooltip="Size of each character's vector in the residual stream."),
-        FieldSpec("block_size", "Context (block size)", "int", 64, 2, 4096, group="model",
-                  tooltip="The most characters the model reads at once."),
-        FieldSpec("dropout", "Dropout", "float", 0.0, 0.0, 0.9, group="model",
-                  tooltip="Randomly zeroes activations while training (0 for the baby GPT)."),
-        FieldSpec("mask", "Attention mask M", "choice", "causal", choices=("causal", "sliding", "prefix"),
-                  group="model", tooltip="\n".join(MASK_TIPS), choice_tooltips=MASK_TIPS),
-        FieldSpec("window", "Sliding window w", "int", 16, 1, 4096, group="model",
-                  tooltip="sliding mask: M_ij = 0 if i − w < j ≤ i"),
-        FieldSpec("prefix_len", "Prefix length P", "int", 16, 1, 4096, group="model",
-                  tooltip="prefix mask: M_ij = 0 if j ≤ i or j < P; prefix targets are not scored"),
-        FieldSpec("scale_attention", "Scale by 1/√d_k", "bool", True, group="model",
-                  tooltip="softmax(QKᵀ/√d_k): off, the scores grow with d_k and the softmax saturates."),
-        FieldSpec("tie_weights", "Tie input/output embeddings", "bool", True, group="model",
-                  tooltip="The output layer reuses the token embedding matrix (fewer weights)."),
-        FieldSpec("weight_decay", "Weight decay (matrices)", "float", 0.1, 0.0, 10.0, group="hparams",
-                  live=True, tooltip="AdamW decay of weight matrices; biases and LayerNorm are not decayed."),
-        FieldSpec("probe_prompt", "Probe text", "text", DEFAULT_PROBE, group="hparams", live=True,
-                  tooltip="Its attention is captured while training (tab 'Attention while learning')."),
-        FieldSpec("capture_every", "Capture attention every", "int", 50, 0, 1_000_000, group="hparams",
-                  live=True, tooltip="Steps between captures of the probe's attention; 0 = off."),
-        FieldSpec("sample_every", "Text sample every", "int", 200, 0, 1_000_000, group="hparams",
-                  live=True, tooltip="Steps between text samples shown below the curves; 0 = off."),
-        FieldSpec("sample_length", "Sample length", "int", 200, 1, 5000, group="hparams", live=True,
-                  tooltip="Characters per text sample."),
-    ]  # fmt: skip
+MODEL_FIELDS = (
+    FieldSpec("n_layer", "Layers", "Transformer blocks stacked (attention + MLP each)."),
+    FieldSpec("n_head", "Heads per layer",
+              "Attention heads; d_model must be divisible by it (d_k = d_model / heads)."),
+    FieldSpec("d_model", "Width d_model", "Size of each character's vector in the residual stream."),
+    FieldSpec("block_size", "Context (block size)", "The most characters the model reads at once."),
+    FieldSpec("dropout", "Dropout", "Randomly zeroes activations while training (0 for the baby GPT)."),
+    FieldSpec("mask", "Attention mask M", "\n".join(MASK_TIPS), choice_tooltips=MASK_TIPS),
+    FieldSpec("window", "Sliding window w", "sliding mask: M_ij = 0 if i − w < j ≤ i"),
+    FieldSpec("prefix_len", "Prefix length P",
+              "prefix mask: M_ij = 0 if j ≤ i or j < P; prefix targets are not scored"),
+    FieldSpec("scale_attention", "Scale by 1/√d_k",
+              "softmax(QKᵀ/√d_k): off, the scores grow with d_k and the softmax saturates."),
+    FieldSpec("tie_weights", "Tie input/output embeddings",
+              "The output layer reuses the token embedding matrix (fewer weights)."),
+)  # fmt: skip
+HPARAM_FIELDS = (
+    FieldSpec("weight_decay", "Weight decay (matrices)",
+              "AdamW decay of weight matrices; biases and LayerNorm are not decayed.", live=True),
+    FieldSpec("probe_prompt", "Probe text",
+              "Its attention is captured while training (tab 'Attention while learning').", live=True),
+    FieldSpec("capture_every", "Capture attention every",
+              "Steps between captures of the probe's attention; 0 = off.", live=True),
+    FieldSpec("sample_every", "Text sample every",
+              "Steps between text samples shown below the curves; 0 = off.", live=True),
+    FieldSpec("sample_length", "Sample length", "Characters per text sample.", live=True),
+)  # fmt: skip
 
 
 class GPTPage(FamilyPage):
     family = "gpt"
     prefix = "gpt"
     title = "GPT"
+    model_fields = MODEL_FIELDS
+    hparam_fields = HPARAM_FIELDS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.generation = GenerationPanel()
         self.probe = ProbePanel()
-        self.samples: list[dict[str, Any]] = []
+        self.samples: list[TextSample] = []
         self.latest: dict[str, float] = {}
         self.vocab_size: int | None = None
         self._build_training_views()
@@ -98,9 +97,6 @@ class GPTPage(FamilyPage):
         self.runStateChanged.connect(self._run_state_changed)
 
     # --- FamilyPage hooks ------------------------------------------------------------------
-    def field_specs(self) -> list[FieldSpec]:
-        return gpt_fields() + super().field_specs()
-
     def setup_loss_series(self, plot: LossPlot) -> None:
         plot.add_series("loss", "training loss")
         plot.add_series("val_loss", "validation loss", smoothed=False)
@@ -149,15 +145,15 @@ class GPTPage(FamilyPage):
     def _export_samples(self, path) -> None:
         """Every training sample kept (the last 50), oldest first, each headed by its step."""
         check_exportable(bool(self.samples), "training sample", SAMPLES_HINT)
-        parts = [f"=== step {sample['step']:,} ===\n{sample['text']}\n" for sample in reversed(self.samples)]
+        parts = [f"=== step {sample.step:,} ===\n{sample.text}\n" for sample in reversed(self.samples)]
         Path(path).write_text("\n".join(parts), encoding="utf-8", newline="")
 
     def on_visuals(self, event: VisualsEvent) -> None:
-        visuals = event.visuals
-        if "sample" in visuals:
-            self.add_sample(visuals["sample"])
-        if "probe" in visuals:
-            self.probe.add_captures(visuals["probe"])
+        visuals: GPTVisuals = event.visuals
+        if visuals.sample is not None:
+            self.add_sample(visuals.sample)
+        if visuals.probe is not None:
+            self.probe.add_captures(visuals.probe)
 
     # --- building ---------------------------------------------------------------------------
     def _build_training_views(self) -> None:
@@ -207,19 +203,19 @@ class GPTPage(FamilyPage):
         return box
 
     # --- samples and readouts ---------------------------------------------------------------
-    def add_sample(self, sample: dict[str, Any]) -> None:
+    def add_sample(self, sample: TextSample) -> None:
         self.samples.insert(0, sample)
         del self.samples[50:]
         self.sample_select.blockSignals(True)
         self.sample_select.clear()
-        self.sample_select.addItems([f"step {s['step']:,}" for s in self.samples])
+        self.sample_select.addItems([f"step {s.step:,}" for s in self.samples])
         self.sample_select.setCurrentIndex(0)
         self.sample_select.blockSignals(False)
         self._show_sample(0)
 
     def _show_sample(self, index: int) -> None:
         if 0 <= index < len(self.samples):
-            self.sample_text.setPlainText(self.samples[index]["text"])
+            self.sample_text.setPlainText(self.samples[index].text)
 
     def _metrics_arrived(self, batch: list) -> None:
         for _step, _kind, metrics in batch:
@@ -258,13 +254,13 @@ class GPTPage(FamilyPage):
 
     def _probe_opened_model(self, checkpoint: Checkpoint) -> None:
         """One capture of the probe text for an opened model, so that tab is not empty."""
-        tokenizer = CharTokenizer.from_metadata(checkpoint.tokenizer)
+        ready = model_from_checkpoint(checkpoint)
         prompt = self.form.value("probe_prompt") or DEFAULT_PROBE
-        text, replaced, alpha = probe_attention(checkpoint.build_model(), tokenizer, prompt)
-        self.probe.add_captures(probe_payload(checkpoint.config, text, replaced, [(checkpoint.step, alpha)]))
+        text, replaced, alpha = probe_attention(ready.model, ready.tokenizer, prompt)
+        self.probe.add_captures(probe_captures(ready.config, text, replaced, [(ready.step, alpha)]))
 
-    def _run_state_changed(self, state: str) -> None:
-        if state == "starting" and self.trainer is None:
+    def _run_state_changed(self, state: RunState) -> None:
+        if state == RunState.STARTING and self.trainer is None:
             self.probe.clear()  # a fresh model: a fresh story of its heads
 
     def new_model(self) -> None:

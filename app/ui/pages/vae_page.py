@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.data.bundle import DataBundle
-from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.events import ModelSnapshot, NoticeLevel, VisualsEvent
 from app.engine.images import save_png_grid
-from app.engine.tasks.vae_task import KL_EXAMPLES, RECON_EXAMPLES
-from app.engine.vae_inference import SnapshotVAE, estimate_elbo, reconstructions_and_kl
-from app.ui.pages.family_page import NO_MODEL_HINT, FamilyPage, check_exportable, export_widget_png
+from app.engine.inference.vae_snapshot import SnapshotVAE
+from app.engine.inference.vae_terms import KL_EXAMPLES, estimate_elbo, reconstructions_and_kl
+from app.engine.inference.visuals import VAEVisuals
+from app.ui.pages.family_page import FamilyPage
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.elbo_readout import ElboReadout, TermRow
@@ -40,6 +41,7 @@ from app.ui.vae.interpolation import InterpolationView
 from app.ui.vae.kl_bars import KlBars
 from app.ui.vae.reparameterization import ReparameterizationView
 from app.ui.vae.traversal import TraversalView
+from app.ui.widgets.exports import NO_MODEL_HINT, check_exportable, export_widget_png
 from app.ui.widgets.image_view import ImageGrid
 from app.ui.widgets.layout import scrolled
 from app.ui.widgets.loss_plot import LossPlot
@@ -57,27 +59,25 @@ GAUSSIAN_TIP = (
 )
 
 
-def vae_fields() -> list[FieldSpec]:
-    return [
-        FieldSpec("latent_dim", "Latent dimensions", "int", 20, 1, 512, group="model",
-                  tooltip="Size of z. Unused dimensions collapse to the prior (KL ≈ 0)."),
-        FieldSpec("arch", "Architecture", "choice", "mlp", choices=("mlp", "conv"), group="model",
-                  tooltip="mlp: fully connected (784→400→20 classic); conv: a small convolutional net."),
-        FieldSpec("hidden_dims", "Hidden widths (mlp)", "ints", (400,), 1, 8192, group="model",
-                  tooltip="Widths of the MLP's hidden layers, e.g. 400 or 512,256."),
-        FieldSpec("conv_channels", "Channels (conv)", "ints", (32, 64), 1, 512, group="model",
-                  tooltip="Channels of each stride-2 conv layer, e.g. 32,64."),
-        FieldSpec("likelihood", "Likelihood p(x|z)", "choice", "bernoulli",
-                  choices=("bernoulli", "gaussian"), group="model",
-                  tooltip=f"{BERNOULLI_TIP}\n{GAUSSIAN_TIP}",
-                  choice_tooltips=(BERNOULLI_TIP, GAUSSIAN_TIP)),
-        FieldSpec("beta", "β (KL weight)", "float", 1.0, 0.0, 1000.0, group="hparams", live=True,
-                  tooltip="loss = reconstruction + β·KL; β > 1 favours disentangled, blurrier codes."),
-        FieldSpec("kl_warmup_steps", "KL warm-up steps", "int", 0, 0, 10_000_000, group="hparams",
-                  live=True, tooltip="β ramps linearly from 0 to β over N steps: β_t = β·min(1, t/N)."),
-        FieldSpec("free_bits", "Free bits λ (nats)", "float", 0.0, 0.0, 100.0, group="hparams", live=True,
-                  tooltip="Each dimension's KL is floored, Σ_i max(λ, KL_i), so dimensions stay in use."),
-    ]  # fmt: skip
+MODEL_FIELDS = (
+    FieldSpec("latent_dim", "Latent dimensions",
+              "Size of z. Unused dimensions collapse to the prior (KL ≈ 0)."),
+    FieldSpec("arch", "Architecture",
+              "mlp: fully connected (784→400→20 classic); conv: a small convolutional net."),
+    FieldSpec("hidden_dims", "Hidden widths (mlp)",
+              "Widths of the MLP's hidden layers, e.g. 400 or 512,256."),
+    FieldSpec("conv_channels", "Channels (conv)", "Channels of each stride-2 conv layer, e.g. 32,64."),
+    FieldSpec("likelihood", "Likelihood p(x|z)", f"{BERNOULLI_TIP}\n{GAUSSIAN_TIP}",
+              choice_tooltips=(BERNOULLI_TIP, GAUSSIAN_TIP)),
+)  # fmt: skip
+HPARAM_FIELDS = (
+    FieldSpec("beta", "β (KL weight)",
+              "loss = reconstruction + β·KL; β > 1 favours disentangled, blurrier codes.", live=True),
+    FieldSpec("kl_warmup_steps", "KL warm-up steps",
+              "β ramps linearly from 0 to β over N steps: β_t = β·min(1, t/N).", live=True),
+    FieldSpec("free_bits", "Free bits λ (nats)",
+              "Each dimension's KL is floored, Σ_i max(λ, KL_i), so dimensions stay in use.", live=True),
+)  # fmt: skip
 
 
 def with_note(widget: QWidget, name: str, title: str, html: str) -> QWidget:
@@ -95,6 +95,8 @@ class VAEPage(FamilyPage):
     family = "vae"
     prefix = "vae"
     title = "VAE"
+    model_fields = MODEL_FIELDS
+    hparam_fields = HPARAM_FIELDS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,9 +128,6 @@ class VAEPage(FamilyPage):
         self._objective_changed()
 
     # --- FamilyPage hooks ------------------------------------------------------------------
-    def field_specs(self) -> list[FieldSpec]:
-        return vae_fields() + super().field_specs()
-
     def setup_loss_series(self, plot: LossPlot) -> None:
         plot.add_series("loss", "negative ELBO = recon + KL")
         plot.add_series("recon", "reconstruction −log p(x|z)")
@@ -182,13 +181,13 @@ class VAEPage(FamilyPage):
         return "choose a dataset whose images fit the model"
 
     def on_visuals(self, event: VisualsEvent) -> None:
-        visuals = event.visuals
-        if "inputs" in visuals:
-            self.show_reconstructions(visuals["inputs"], visuals["reconstructions"])
-        if "kl_per_dim" in visuals:
-            self.show_kl(visuals["kl_per_dim"], event.step)
+        self.show_visuals(event.visuals, event.step)
 
     # --- the training tab's views ------------------------------------------------------------
+    def show_visuals(self, visuals: VAEVisuals, step: int) -> None:
+        self.show_reconstructions(visuals.inputs, visuals.reconstructions)
+        self.show_kl(visuals.kl_per_dim, step)
+
     def show_reconstructions(self, inputs: np.ndarray, reconstructions: np.ndarray) -> None:
         pairs = np.empty((2 * len(inputs), *inputs.shape[1:]), dtype=np.float32)
         pairs[0::2], pairs[1::2] = inputs, reconstructions
@@ -235,7 +234,7 @@ class VAEPage(FamilyPage):
                     f"model expects images of {expected}; the views that need data are off."
                 )
                 # after the page's own "Opened …" line, which follows this signal
-                QTimer.singleShot(0, lambda: self.show_message(message, "warning"))
+                QTimer.singleShot(0, lambda: self.show_message(message, NoticeLevel.WARNING))
             self._data_shown = data
             return None
         return data
@@ -245,9 +244,7 @@ class VAEPage(FamilyPage):
         data = self._view_data
         if data is None:
             return
-        visuals = reconstructions_and_kl(self.inference, data.val, RECON_EXAMPLES, KL_EXAMPLES)
-        self.show_reconstructions(visuals["inputs"], visuals["reconstructions"])
-        self.show_kl(visuals["kl_per_dim"], snapshot.step)
+        self.show_visuals(reconstructions_and_kl(self.inference.require(), data.val), snapshot.step)
         estimate = estimate_elbo(self.inference, data.val[:KL_EXAMPLES], self.gui_rng)
         self.elbo_readout.show_row(
             "validation",

@@ -11,7 +11,6 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -26,23 +25,22 @@ from PySide6.QtWidgets import (
 from app.engine.animation import FAKE_COLOR, REAL_COLOR, save_gif, save_strip
 from app.engine.checkpoint import Checkpoint
 from app.engine.data import BUILTIN_DATASETS
+from app.engine.data.kinds import guess_data_kind
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
-from app.engine.events import ModelSnapshot, VisualsEvent
-from app.engine.tasks.wgan_task import default_conv_channels, fixed_noise
-from app.ui.pages.family_page import (
-    FamilyPage,
-    NothingToExport,
-    check_exportable,
-    export_widget_png,
-    guess_data_kind,
-)
+from app.engine.events import MetricsKind, ModelSnapshot, NoticeLevel, RunState, VisualsEvent
+from app.engine.inference.visuals import WGANVisuals
+from app.engine.inference.wgan_architecture import default_conv_channels
+from app.engine.inference.wgan_frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
+from app.engine.inference.wgan_noise import fixed_noise
+from app.ui.pages.family_page import FamilyPage
 from app.ui.wgan.critic_map import CriticMapView
-from app.ui.wgan.frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
 from app.ui.wgan.grad_norm_hist import GradNormHistogram
 from app.ui.wgan.timeline_bar import TimelineBar
 from app.ui.wgan.w1_lab import W1LabView
+from app.ui.widgets.exports import NothingToExport, check_exportable, export_widget_png
 from app.ui.widgets.image_view import ImageGrid
 from app.ui.widgets.loss_plot import LossPlot
+from app.ui.widgets.save_dialog import ask_export_path
 from app.ui.widgets.settings_form import FieldSpec
 
 REAL_POINTS_SHOWN = 1000
@@ -67,46 +65,45 @@ KIND_DEFAULTS = {
 # an image folder's size is known only once loaded: two halvings fit both 28×28 and 32×32
 
 
-def wgan_fields() -> list[FieldSpec]:
-    return [
-        FieldSpec("latent_dim", "Noise dimensions", "int", 2, 1, 512, group="model",
-                  tooltip="Size of z ~ N(0, I), the generator's input."),
-        FieldSpec("arch", "Architecture", "choice", "mlp", choices=("mlp", "conv"), group="model",
-                  tooltip="mlp: fully connected (2-D points, small images); conv: small DCGAN-style nets "
-                          "for images (no batch norm in the critic)."),
-        FieldSpec("hidden_dims", "Hidden widths (mlp)", "ints", (128, 128, 128), 1, 8192, group="model",
-                  tooltip="Widths of the hidden layers of both MLPs, e.g. 128,128,128."),
-        FieldSpec("conv_channels", "Channels (conv)", "ints", (32, 64), 1, 512, group="model",
-                  tooltip="Channels of each stride-2 critic layer; the generator mirrors them."),
-        FieldSpec("generator_upsampling", "Generator upsampling", "choice", "transposed",
-                  choices=("transposed", "nearest"), group="model",
-                  tooltip="How the conv generator doubles its image: a stride-2 transposed convolution, "
-                          "or nearest-neighbour upsampling and a 3×3 convolution (no checkerboard "
-                          "artefacts; crisper edges)."),
-        FieldSpec("generator_batch_norm", "Batch norm in G", "bool", False, group="model",
-                  tooltip="Batch normalisation in the conv generator (as in DCGAN); the critic never "
-                          "has it, since the gradient penalty is taken per example."),
-        FieldSpec("lipschitz", "Lipschitz constraint", "choice", "gp", choices=("gp", "clip", "spectral"),
-                  group="model", tooltip=f"{GP_TIP}\n{CLIP_TIP}\n{SPECTRAL_TIP}",
-                  choice_tooltips=(GP_TIP, CLIP_TIP, SPECTRAL_TIP)),
-        FieldSpec("n_critic", "Critic updates per G update", "int", 5, 1, 100, group="hparams", live=True,
-                  tooltip="n_critic: the critic is trained this many times (each on a fresh batch) "
-                          "before each generator update, so it stays near the optimal critic."),
-        FieldSpec("gp_lambda", "Penalty weight λ", "float", 10.0, 0.0, 1000.0, group="hparams", live=True,
-                  tooltip="L_D = E[D(G(z))] − E[D(x)] + λ·GP (gradient penalty only); 0 only measures GP."),
-        FieldSpec("clip_value", "Clip value c", "float", 0.01, 1e-6, 10.0, group="hparams", live=True,
-                  tooltip="Weight clipping only: critic weights are clamped to [−c, c]."),
-        FieldSpec("adam_beta1", "Adam β₁", "float", 0.5, 0.0, 0.999, group="hparams", live=True,
-                  tooltip="Adam's momentum; WGAN-GP uses 0.5 (not with weight clipping: RMSProp)."),
-        FieldSpec("adam_beta2", "Adam β₂", "float", 0.9, 0.0, 0.9999, group="hparams", live=True,
-                  tooltip="Adam's second-moment decay; WGAN-GP uses 0.9."),
-    ]  # fmt: skip
+MODEL_FIELDS = (
+    FieldSpec("latent_dim", "Noise dimensions", "Size of z ~ N(0, I), the generator's input."),
+    FieldSpec("arch", "Architecture",
+              "mlp: fully connected (2-D points, small images); conv: small DCGAN-style nets "
+              "for images (no batch norm in the critic)."),
+    FieldSpec("hidden_dims", "Hidden widths (mlp)",
+              "Widths of the hidden layers of both MLPs, e.g. 128,128,128."),
+    FieldSpec("conv_channels", "Channels (conv)",
+              "Channels of each stride-2 critic layer; the generator mirrors them."),
+    FieldSpec("generator_upsampling", "Generator upsampling",
+              "How the conv generator doubles its image: a stride-2 transposed convolution, "
+              "or nearest-neighbour upsampling and a 3×3 convolution (no checkerboard "
+              "artefacts; crisper edges)."),
+    FieldSpec("generator_batch_norm", "Batch norm in G",
+              "Batch normalisation in the conv generator (as in DCGAN); the critic never "
+              "has it, since the gradient penalty is taken per example."),
+    FieldSpec("lipschitz", "Lipschitz constraint", f"{GP_TIP}\n{CLIP_TIP}\n{SPECTRAL_TIP}",
+              choice_tooltips=(GP_TIP, CLIP_TIP, SPECTRAL_TIP)),
+)  # fmt: skip
+HPARAM_FIELDS = (
+    FieldSpec("n_critic", "Critic updates per G update",
+              "n_critic: the critic is trained this many times (each on a fresh batch) "
+              "before each generator update, so it stays near the optimal critic.", live=True),
+    FieldSpec("gp_lambda", "Penalty weight λ",
+              "L_D = E[D(G(z))] − E[D(x)] + λ·GP (gradient penalty only); 0 only measures GP.", live=True),
+    FieldSpec("clip_value", "Clip value c", "Weight clipping only: critic weights are clamped to [−c, c].",
+              live=True),
+    FieldSpec("adam_beta1", "Adam β₁",
+              "Adam's momentum; WGAN-GP uses 0.5 (not with weight clipping: RMSProp).", live=True),
+    FieldSpec("adam_beta2", "Adam β₂", "Adam's second-moment decay; WGAN-GP uses 0.9.", live=True),
+)  # fmt: skip
 
 
 class WGANPage(FamilyPage):
     family = "wgan"
     prefix = "wgan"
     title = "WGAN-GP"
+    model_fields = MODEL_FIELDS
+    hparam_fields = HPARAM_FIELDS
     snapshot_interval_s = 0.3  # the critic map and samples are the point: ~3 frames a second
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -157,7 +154,7 @@ class WGANPage(FamilyPage):
         self.form.valuesSet.connect(self._grey_out_unused_fields)
         self._grey_out_unused_fields()
         self._build_layout()
-        self._run_state_changed("idle")
+        self._run_state_changed(RunState.IDLE)
         self._show_placeholder()
 
     def _slow_button(self, name: str, text: str, tip: str) -> QPushButton:
@@ -168,9 +165,6 @@ class WGANPage(FamilyPage):
         return button
 
     # --- FamilyPage hooks ------------------------------------------------------------------------
-    def field_specs(self) -> list[FieldSpec]:
-        return wgan_fields() + super().field_specs()
-
     def setup_loss_series(self, plot: LossPlot) -> None:
         plot.add_series("critic_loss", "critic loss")
         plot.add_series("gen_loss", "generator loss")
@@ -184,11 +178,10 @@ class WGANPage(FamilyPage):
         plot.plot.setToolTip(LOSS_TIP)
 
     def on_visuals(self, event: VisualsEvent) -> None:
-        visuals = event.visuals
-        if "grad_norms" in visuals and len(visuals["grad_norms"]):
-            self.grad_hist.set_norms(visuals["grad_norms"])
-        if "critic_updates" in visuals:
-            self._show_counters(visuals["critic_updates"], visuals["generator_updates"])
+        visuals: WGANVisuals = event.visuals
+        if len(visuals.grad_norms):
+            self.grad_hist.set_norms(visuals.grad_norms)
+        self._show_counters(visuals.critic_updates, visuals.generator_updates)
 
     # --- snapshots → frames ---------------------------------------------------------------------------
     def _model_changed(self, snapshot: ModelSnapshot | None) -> None:
@@ -295,11 +288,11 @@ class WGANPage(FamilyPage):
 
     def _metrics_arrived(self, batch: list) -> None:
         for _step, kind, metrics in batch:
-            if kind == "action":
+            if kind == MetricsKind.ACTION:
                 self._describe_action(metrics)
-            elif kind == "train":
+            elif kind == MetricsKind.TRAIN:
                 self.action_readout.setText("")  # a full step moved both players: the readout is old
-            if kind in ("train", "action"):
+            if kind in (MetricsKind.TRAIN, MetricsKind.ACTION):
                 self.last_metrics.update(metrics)
 
     def _describe_action(self, metrics: dict[str, float]) -> None:
@@ -315,8 +308,8 @@ class WGANPage(FamilyPage):
                 text += f" (was {before['gen_loss']:+.4f})"
         self.action_readout.setText(text)
 
-    def _run_state_changed(self, state: str) -> None:
-        can_act = state in ("idle", "paused")
+    def _run_state_changed(self, state: RunState) -> None:
+        can_act = state in (RunState.IDLE, RunState.PAUSED)
         self.critic_button.setEnabled(can_act)
         self.generator_button.setEnabled(can_act)
 
@@ -436,19 +429,16 @@ class WGANPage(FamilyPage):
 
     def _export_dialog(self, kind: str) -> None:
         suffix = "gif" if kind == "gif" else "png"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the evolution", f"wgan-evolution.{suffix}",
-                                              f"{suffix.upper()} images (*.{suffix})")  # fmt: skip
-        if not path:
+        path = ask_export_path(self, "Export the evolution", f"wgan-evolution.{suffix}", suffix)
+        if path is None:
             return
-        if not path.lower().endswith(f".{suffix}"):
-            path += f".{suffix}"
         try:
             written = self.export_gif(path) if kind == "gif" else self.export_strip(path)
         except NothingToExport as exc:
-            self.show_message(str(exc), "error")
+            self.show_message(str(exc), NoticeLevel.ERROR)
             return
         except (OSError, ValueError) as exc:
-            self.show_message(f"Could not export: {exc}", "error")
+            self.show_message(f"Could not export: {exc}", NoticeLevel.ERROR)
             return
         self.show_message(f"Exported {len(self.timeline_bar.timeline)} snapshots to {written.name}.")
 

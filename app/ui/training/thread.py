@@ -1,4 +1,5 @@
-"""The QThread bridge: runs an engine ``Trainer`` off the GUI thread and forwards its events.
+"""The QThread bridge: builds and runs a ``RunSession``'s trainer off the GUI thread and
+forwards its events.
 
 The trainer's sink is called on the worker thread; it batches metrics and forwards
 them at most ``METRICS_HZ`` times a second, so the GUI never drowns in signals.
@@ -11,27 +12,27 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Callable
 
 import torch
 from PySide6.QtCore import QThread, Signal
 
-from app.engine.control import RunControl
 from app.engine.errors import GenplayError
 from app.engine.events import (
     CheckpointEvent,
     FinishedEvent,
+    FinishReason,
     MetricsEvent,
     NoticeEvent,
     ProgressEvent,
+    SaveFailedEvent,
     SnapshotEvent,
     VisualsEvent,
 )
+from app.engine.session import RunSession
 from app.engine.trainer import Trainer
 
 METRICS_HZ = 10.0  # the loss plot redraws at most 5 times a second: 10 batches lose nothing
 TRAINER_NICENESS = 5
-TrainerFactory = Callable[[RunControl, Callable[[object], None]], Trainer]
 
 
 def _yield_to_gui_thread() -> None:
@@ -62,7 +63,8 @@ def _leave_a_core_for_the_gui() -> None:
 
 
 class TrainingThread(QThread):
-    """One training run. ``factory`` builds (or re-arms) the trainer on this thread."""
+    """One run of ``session`` (begun with ``session.begin``): its trainer is built, or re-armed,
+    and trained on this thread."""
 
     metricsBatch = Signal(list)  # [(step, kind, {name: value}), ...]
     progress = Signal(object)  # ProgressEvent
@@ -70,13 +72,16 @@ class TrainingThread(QThread):
     snapshot = Signal(object)  # SnapshotEvent
     notice = Signal(object)  # NoticeEvent
     checkpointSaved = Signal(object)  # CheckpointEvent
+    saveFailed = Signal(object)  # SaveFailedEvent
     runFinished = Signal(object)  # FinishedEvent
     trainerReady = Signal(object)  # Trainer, once built
 
-    def __init__(self, factory: TrainerFactory, control: RunControl | None = None, parent=None) -> None:
+    def __init__(self, session: RunSession, parent=None) -> None:
         super().__init__(parent)
-        self.factory = factory
-        self.control = control or RunControl()
+        if session.control is None:
+            raise RuntimeError("begin the session's run before making its thread")
+        self.session = session
+        self.control = session.control
         self.trainer: Trainer | None = None
         self.result: FinishedEvent | None = None
         self._pending: list[tuple[int, str, dict[str, float]]] = []
@@ -87,24 +92,26 @@ class TrainingThread(QThread):
         _yield_to_gui_thread()
         _leave_a_core_for_the_gui()
         try:
-            self.trainer = self.factory(self.control, self._sink)
+            self.trainer = self.session.build(self._sink)
         except GenplayError as exc:
-            self._finish(FinishedEvent(0, "error", str(exc)))
+            self._finish(FinishedEvent(0, FinishReason.ERROR, str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - any setup failure must reach the user
             traceback.print_exc()
-            self._finish(FinishedEvent(0, "error", f"Could not start training: {type(exc).__name__}: {exc}"))
+            message = f"Could not start training: {type(exc).__name__}: {exc}"
+            self._finish(FinishedEvent(0, FinishReason.ERROR, message))
             return
         self.trainerReady.emit(self.trainer)
         if self.control.stop_requested:
-            self._finish(FinishedEvent(self.trainer.step, "stopped", "Stopped before the first step."))
+            message = "Stopped before the first step."
+            self._finish(FinishedEvent(self.trainer.step, FinishReason.STOPPED, message))
             return
         try:
             self.trainer.run()  # the FinishedEvent arrives through the sink
         except Exception as exc:  # noqa: BLE001
             traceback.print_exc()
             step = self.trainer.step
-            self._finish(FinishedEvent(step, "error", f"Training stopped at step {step}: {exc}"))
+            self._finish(FinishedEvent(step, FinishReason.ERROR, f"Training stopped at step {step}: {exc}"))
 
     def _flush(self) -> None:
         if self._pending:
@@ -131,6 +138,8 @@ class TrainingThread(QThread):
             self.visuals.emit(event)
         elif isinstance(event, CheckpointEvent):
             self.checkpointSaved.emit(event)
+        elif isinstance(event, SaveFailedEvent):
+            self.saveFailed.emit(event)
         elif isinstance(event, NoticeEvent):
             self.notice.emit(event)
         elif isinstance(event, FinishedEvent):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from app.engine.data.bundle import DataBundle
-from app.engine.vae_inference import SnapshotVAE
+from app.engine.inference.vae_snapshot import SnapshotVAE
 
 
 @dataclass

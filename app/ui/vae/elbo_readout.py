@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app.engine.events import MetricsKind
+
 # Training metrics arrive 10 times a second; the table re-renders at most 4 times a second.
 # Numbers changing faster cannot be read, and laying out a rich-text table each time costs
 # the GUI thread as much as all the plots together (time the trainer waits for the GIL).
@@ -57,12 +59,12 @@ class ElboReadout(QLabel):
         """Take the newest training and validation metrics of a batch [(step, kind, metrics)];
         the table shows them within ``LIVE_RENDER_MS``."""
         for step, kind, metrics in batch:
-            if kind == "train" and "recon" in metrics and "kl" in metrics:
+            if kind == MetricsKind.TRAIN and "recon" in metrics and "kl" in metrics:
                 self.training = TermRow(
                     f"training batch · step {step:,}", metrics["recon"], metrics["kl"],
                     metrics.get("objective"), metrics.get("beta"),
                 )  # fmt: skip
-            elif kind == "val" and "val_recon" in metrics and "val_kl" in metrics:
+            elif kind == MetricsKind.VAL and "val_recon" in metrics and "val_kl" in metrics:
                 self.validation = TermRow(
                     f"validation · step {step:,}", metrics["val_recon"], metrics["val_kl"]
                 )

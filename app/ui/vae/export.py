@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
+
+from app.ui.widgets.save_dialog import ask_export_path
 
 
 def export_with_dialog(parent: QWidget, title: str, default_name: str,
@@ -14,11 +16,9 @@ def export_with_dialog(parent: QWidget, title: str, default_name: str,
     if not ready:
         message.setText("Nothing to export yet: train a model or open a checkpoint.")
         return
-    path, _ = QFileDialog.getSaveFileName(parent, title, default_name, "PNG (*.png)")
-    if not path:
+    path = ask_export_path(parent, title, default_name, "png")
+    if path is None:
         return
-    if not path.lower().endswith(".png"):
-        path += ".png"
     try:
         export(path)
         message.setText("")

@@ -18,15 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.inference.vae_views import interpolate
 from app.engine.labelled_grid import save_labelled_grid
-from app.engine.vae_views import interpolate
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.example_picker import ExamplePicker
 from app.ui.vae.explain import ExplainNote
 from app.ui.vae.export import export_with_dialog
 from app.ui.vae.grid_plot import LabelledGridPlot
-from app.ui.vae.rows import STRETCH, control_row
+from app.ui.widgets.layout import STRETCH, row
 
 METHODS = {"linear": ["linear"], "spherical": ["spherical"], "both (compare)": ["linear", "spherical"]}
 PATH_COLOURS = {"linear": "#1f77b4", "spherical": "#ff7f0e"}
@@ -78,8 +78,8 @@ class InterpolationView(QWidget):
         )  # fmt: skip
         self.norms.addItem(self.radius_line)
 
-        controls = control_row(self.picker_a, self.picker_b, self.random_pair, 12, "Steps", self.steps,
-                               "Path", self.method, STRETCH, self.export_button)  # fmt: skip
+        controls = row(self.picker_a, self.picker_b, self.random_pair, 12, "Steps", self.steps,
+                       "Path", self.method, STRETCH, self.export_button)  # fmt: skip
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(self.strip)
         body.addWidget(self.norms)

@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.images import tile_images
-from app.engine.vae_inference import DatasetEncoding
-from app.engine.vae_views import TRAVERSAL_LIMIT, PrincipalPlane, manifold_codes, principal_plane
+from app.engine.inference.vae_snapshot import DatasetEncoding
+from app.engine.inference.vae_views import TRAVERSAL_LIMIT, PrincipalPlane, manifold_codes, principal_plane
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.explain import ExplainNote
 from app.ui.vae.point_colours import PLAIN, colour_points
-from app.ui.vae.rows import STRETCH, control_row
+from app.ui.widgets.layout import STRETCH, row
 
 MAX_POINTS = 10_000
 POINT_PX = 5
@@ -119,8 +119,8 @@ class LatentMap(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._clicked)
 
         # two short rows rather than one long one: the map must fit beside the sliders at 1400 px
-        axes_row = control_row(self.axes_mode, self.dim_x, self.dim_y, STRETCH, self.live)
-        colour_row = control_row("Colour", self.colour_by, self.manifold, STRETCH)
+        axes_row = row(self.axes_mode, self.dim_x, self.dim_y, STRETCH, self.live)
+        colour_row = row("Colour", self.colour_by, self.manifold, STRETCH)
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

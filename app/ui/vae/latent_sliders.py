@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSlider, QVBoxLayout, QWidget
 
-from app.engine.vae_views import TRAVERSAL_LIMIT
+from app.engine.inference.vae_views import TRAVERSAL_LIMIT
 
 TICKS_PER_UNIT = 100  # slider resolution: 0.01
 ACTIVE_KL = 0.1  # nats; below this a dimension carries (almost) nothing about x

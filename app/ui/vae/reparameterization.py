@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.vae_inference import ReparameterizationStep, reparameterization_step
+from app.engine.inference.vae_terms import ReparameterizationStep, reparameterization_step
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.example_picker import ExamplePicker
 from app.ui.vae.explain import ExplainNote
-from app.ui.vae.rows import STRETCH, control_row
 from app.ui.widgets.image_view import ImagePanel
+from app.ui.widgets.layout import STRETCH, row
 
 LEARNED = "#1f77b4"
 RANDOM = "#ff7f0e"
@@ -100,7 +100,7 @@ class ReparameterizationView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setDefaultSectionSize(20)
 
-        controls = control_row(self.picker, self.redraw_button, STRETCH)
+        controls = row(self.picker, self.redraw_button, STRETCH)
         images = QHBoxLayout()
         for view in (self.input_view, self.sample_view, self.mean_view):
             images.addWidget(view)

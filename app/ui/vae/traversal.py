@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.labelled_grid import save_labelled_grid
-from app.engine.tasks.vae_task import KL_EXAMPLES
-from app.engine.vae_views import (
+from app.engine.inference.vae_terms import KL_EXAMPLES
+from app.engine.inference.vae_views import (
     TRAVERSAL_LIMIT,
     data_ranges,
     most_active_dims,
@@ -26,6 +25,7 @@ from app.engine.vae_views import (
     sweep_values,
     traversal_codes,
 )
+from app.engine.labelled_grid import save_labelled_grid
 from app.ui.vae import texts
 from app.ui.vae.context import ViewContext
 from app.ui.vae.example_picker import ExamplePicker
@@ -33,7 +33,7 @@ from app.ui.vae.explain import ExplainNote
 from app.ui.vae.export import export_with_dialog
 from app.ui.vae.grid_plot import LabelledGridPlot
 from app.ui.vae.latent_sliders import ACTIVE_KL
-from app.ui.vae.rows import STRETCH, control_row
+from app.ui.widgets.layout import STRETCH, row
 
 ROW_MODES = ("dimensions in use", "all dimensions", "these dimensions")
 SWEEP_MODES = ("± L prior standard deviations", "the range of μ_i in the data")
@@ -98,9 +98,9 @@ class TraversalView(QWidget):
         self.message.setStyleSheet("color: #c62828;")
         self.grid = LabelledGridPlot("vaeTraversalGridPlot")
 
-        top = control_row("Rows", self.rows_mode, self.count, self.dims_edit, 12, "Columns", self.columns,
-                          "Sweep", self.sweep, self.limit, STRETCH, self.export_button)  # fmt: skip
-        second = control_row("Other dimensions at", self.base_mode, self.base_example, self.message, STRETCH)
+        top = row("Rows", self.rows_mode, self.count, self.dims_edit, 12, "Columns", self.columns,
+                  "Sweep", self.sweep, self.limit, STRETCH, self.export_button)  # fmt: skip
+        second = row("Other dimensions at", self.base_mode, self.base_example, self.message, STRETCH)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(second)
@@ -193,10 +193,10 @@ class TraversalView(QWidget):
     def row_labels(self) -> list[str]:
         kl = self.context.kl()
         labels = []
-        for row, d in enumerate(self.dims):
+        for index, d in enumerate(self.dims):
             label = f"z{d} · KL {kl[d]:.2f}" if kl is not None and d < len(kl) else f"z{d}"
             if self.ranges is not None:
-                low, high = self.ranges[row]
+                low, high = self.ranges[index]
                 label += f" · {low:+.1f}…{high:+.1f}".replace("-", "−")
             labels.append(label)
         return labels

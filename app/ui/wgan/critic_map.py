@@ -10,8 +10,8 @@ from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.engine.animation import CONTOUR_LEVELS, CRITIC_COLORS, FAKE_COLOR, REAL_COLOR
+from app.engine.inference.wgan_frames import WGANFrame
 from app.ui.wgan.contours import contour_segments
-from app.ui.wgan.frames import WGANFrame
 
 ARROW_FRACTION = 0.06  # the longest arrow is this fraction of the view's width
 HEAD_ANGLE = np.deg2rad(28.0)

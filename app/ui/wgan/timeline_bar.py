@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
+from app.engine.inference.wgan_frames import WGANFrame
 from app.engine.timeline import Frame, Timeline
-from app.ui.wgan.frames import WGANFrame
 
 
 class TimelineBar(QWidget):

@@ -1,50 +1,102 @@
 """A validated settings form: each field shows why its value is refused, right beside it.
 
-Fields are described by ``FieldSpec``; numbers are typed as text so that values like
-``3e-4`` read naturally, and each is checked for type and range as the user types.
-``live`` fields may change while a run is paused or running (they apply from the next
-step); the others are locked while a run is active.
+A page describes a field with ``FieldSpec`` (its words: label, tooltips, whether it is live);
+``form_fields`` adds what the config dataclass says of it: its kind from the annotation, the
+default from the dataclass, choices from a ``Literal`` and the range from the config's
+``RANGES`` (the table its ``validate()`` checks), so the form cannot drift from the config.
+Numbers are typed as text so that values like ``3e-4`` read naturally, and each is checked
+for type and range as the user types. ``live`` fields may change while a run is paused or
+running (they apply from the next step); the others are locked while a run is active.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
 )
 
+Kind = Literal["int", "float", "choice", "bool", "ints", "text"]  # "ints": comma-separated
+Group = Literal["train", "model", "hparams"]
 
-@dataclass
+
+@dataclass(frozen=True)
 class FieldSpec:
+    """What a page says about one config field: the words beside it."""
+
+    key: str  # the config field
+    label: str
+    tooltip: str = ""
+    live: bool = False  # may change while a run is active
+    choice_tooltips: tuple[str, ...] = ()  # one per Literal choice, in order
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One editor: the page's words and the config's kind, default, range and choices."""
+
     key: str
     label: str
-    kind: str  # "int" | "float" | "choice" | "bool" | "ints" (comma-separated list)
+    kind: Kind
     default: Any
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     tooltip: str = ""
-    group: str = "train"  # "train" | "model" | "hparams"
-    live: bool = False  # may change while a run is active
+    group: Group = "train"
+    live: bool = False
     choice_tooltips: tuple[str, ...] = ()
+
+
+def _kind(hint: Any) -> Kind:
+    if typing.get_origin(hint) is Literal:
+        return "choice"
+    if typing.get_origin(hint) is tuple and typing.get_args(hint) == (int, Ellipsis):
+        return "ints"
+    kinds: dict[Any, Kind] = {bool: "bool", int: "int", float: "float", str: "text"}
+    if hint not in kinds:
+        raise TypeError(f"a settings form cannot edit a field of type {hint}")
+    return kinds[hint]
+
+
+def form_fields(config: Any, group: Group, specs: Iterable[FieldSpec]) -> list[FormField]:
+    """``specs`` completed from ``config``, a config dataclass instance whose values are the
+    form's defaults: each field's kind from its annotation, choices from its ``Literal`` and
+    minimum and maximum from the config's ``RANGES``."""
+    hints = typing.get_type_hints(type(config))
+    names = {field.name for field in dataclasses.fields(config)}
+    ranges = getattr(config, "RANGES", {})
+    out = []
+    for spec in specs:
+        if spec.key not in names:
+            raise KeyError(f"{type(config).__name__} has no field {spec.key!r}")
+        hint = hints[spec.key]
+        low, high = ranges.get(spec.key, (None, None))
+        kind = _kind(hint)
+        choices = tuple(str(c) for c in typing.get_args(hint)) if kind == "choice" else ()
+        out.append(FormField(spec.key, spec.label, kind, getattr(config, spec.key), low, high, choices,
+                             spec.tooltip, group, spec.live, spec.choice_tooltips))  # fmt: skip
+    return out
 
 
 class FieldError(ValueError):
     pass
 
 
-def parse_field(spec: FieldSpec, text: str) -> Any:
+def parse_field(spec: FormField, text: str) -> Any:
     """Text → typed value, or FieldError with a short reason."""
     text = text.strip()
     if spec.kind == "int":
@@ -75,7 +127,7 @@ def parse_field(spec: FieldSpec, text: str) -> Any:
     return text
 
 
-def _check_range(spec: FieldSpec, value: float) -> float:
+def _check_range(spec: FormField, value: float) -> float:
     low, high = spec.minimum, spec.maximum
     if low is not None and value < low:
         raise FieldError(f"must be at least {low:g}")
@@ -84,7 +136,7 @@ def _check_range(spec: FieldSpec, value: float) -> float:
     return value
 
 
-def _format(spec: FieldSpec, value: Any) -> str:
+def _format(spec: FormField, value: Any) -> str:
     if spec.kind == "ints":
         return ",".join(str(v) for v in value)
     if spec.kind == "float":
@@ -99,7 +151,7 @@ class SettingsForm(QWidget):
     validityChanged = Signal(bool)
     valuesSet = Signal()  # set_values() replaced some values (editors' own signals stay quiet)
 
-    def __init__(self, specs: list[FieldSpec], name_prefix: str, parent: QWidget | None = None) -> None:
+    def __init__(self, specs: list[FormField], name_prefix: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.specs = {spec.key: spec for spec in specs}
         self.editors: dict[str, QWidget] = {}
@@ -143,7 +195,7 @@ class SettingsForm(QWidget):
         """The rows of one group (``train``, ``model``, ``hparams``), to place in a page's layout."""
         return self.group_widgets[group]
 
-    def _make_editor(self, spec: FieldSpec) -> QWidget:
+    def _make_editor(self, spec: FormField) -> QWidget:
         if spec.kind == "choice":
             combo = QComboBox()
             combo.addItems(list(spec.choices))
@@ -250,12 +302,3 @@ class SettingsForm(QWidget):
 
 def _camel(key: str) -> str:
     return "".join(part.capitalize() for part in key.split("_"))
-
-
-def form_row(*widgets: QWidget) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget)
-    return row

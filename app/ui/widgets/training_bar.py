@@ -19,7 +19,20 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.devices import available_devices
-from app.engine.events import ProgressEvent
+from app.engine.events import FinishReason, NoticeLevel, ProgressEvent, RunState
+
+FINISHED_WORDS = {
+    FinishReason.COMPLETED: "finished",
+    FinishReason.STOPPED: "stopped",
+    FinishReason.EARLY_STOPPED: "stopped early",
+    FinishReason.ERROR: "failed",
+    FinishReason.NON_FINITE: "failed (NaN/Inf)",
+}
+STATUS_STYLES = {
+    NoticeLevel.INFO: "",
+    NoticeLevel.WARNING: "color: #8a6d00;",
+    NoticeLevel.ERROR: "color: #c62828;",
+}
 
 
 def format_eta(seconds: float) -> str:
@@ -128,7 +141,7 @@ class TrainingBar(QWidget):
         layout.setSpacing(4)
         layout.addLayout(top)
         layout.addLayout(bottom)
-        self.set_state("idle")
+        self.set_state(RunState.IDLE)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -139,34 +152,35 @@ class TrainingBar(QWidget):
         if path:
             self.dataset.setCurrentText(path)
 
-    def set_state(self, state: str) -> None:
-        """idle | starting | running | paused — enables the buttons that make sense."""
-        self.state = state
-        active = state in ("starting", "running", "paused")
-        self.start_button.setEnabled(state in ("idle", "paused"))
-        self.start_button.setText("Resume" if state == "paused" else "Start")
-        self.pause_button.setEnabled(state == "running")
-        self.step_button.setEnabled(state in ("idle", "paused"))
+    def set_state(self, state: RunState) -> None:
+        """Enable the buttons that make sense in ``state``."""
+        self.state = state = RunState(state)
+        active = state != RunState.IDLE
+        # the dataset and the device may change while paused; they apply when the run goes on
+        changeable = state in (RunState.IDLE, RunState.PAUSED)
+        self.start_button.setEnabled(changeable)
+        self.start_button.setText("Resume" if state == RunState.PAUSED else "Start")
+        self.pause_button.setEnabled(state == RunState.RUNNING)
+        self.step_button.setEnabled(changeable)
         self.stop_button.setEnabled(active)
         self.new_button.setEnabled(not active)
-        # the dataset and the device may change while paused; they apply when the run goes on
-        changeable = state in ("idle", "paused")
         self.dataset.setEnabled(changeable)
         self.browse_button.setEnabled(changeable)
         self.device.setEnabled(changeable)
         paused_at = self._paused_at
-        if state == "running" and paused_at is not None:  # resumed: not "paused" until the next report
+        if state == RunState.RUNNING and paused_at is not None:  # resumed: not "paused" until the next report
             self.progress.setFormat(f"step {paused_at.step:,}/{paused_at.total:,} — running")
-        if state != "paused":
+        if state != RunState.PAUSED:
             self._paused_at = None
 
     _paused_at: ProgressEvent | None = None  # the report shown while paused
 
     def show_progress(self, event: ProgressEvent) -> None:
-        self._paused_at = event if event.state == "paused" else None
+        paused = event.state == RunState.PAUSED
+        self._paused_at = event if paused else None
         fraction = event.step / event.total if event.total else 0.0
         self.progress.setValue(int(round(100 * min(1.0, fraction))))
-        if event.state == "paused":
+        if paused:
             self.progress.setFormat(f"step {event.step:,}/{event.total:,} — paused")
         else:
             self.progress.setFormat(
@@ -174,20 +188,17 @@ class TrainingBar(QWidget):
                 f"ETA {format_eta(event.eta_s)}"
             )
 
-    def show_finished(self, step: int, total: int, reason: str) -> None:
-        words = {"completed": "finished", "stopped": "stopped", "early_stopped": "stopped early",
-                 "error": "failed", "non_finite": "failed (NaN/Inf)"}  # fmt: skip
+    def show_finished(self, step: int, total: int, reason: FinishReason) -> None:
         if total:
             self.progress.setValue(int(round(100 * min(1.0, step / total))))
-        self.progress.setFormat(f"step {step:,} — {words.get(reason, reason)}")
+        self.progress.setFormat(f"step {step:,} — {FINISHED_WORDS[FinishReason(reason)]}")
 
     def show_idle(self, step: int | None = None) -> None:
         """No run: "idle", or "idle · step N" for a model (an opened checkpoint) at step N."""
         self.progress.setValue(0)
         self.progress.setFormat("idle" if step is None else f"idle · step {step:,}")
 
-    def set_status(self, text: str, level: str = "info") -> None:
-        colours = {"info": "", "warning": "color: #8a6d00;", "error": "color: #c62828;"}
-        self.status.setStyleSheet(colours.get(level, ""))
+    def set_status(self, text: str, level: NoticeLevel = NoticeLevel.INFO) -> None:
+        self.status.setStyleSheet(STATUS_STYLES[NoticeLevel(level)])
         self.status.setText(text)
         self.status.setToolTip(text)

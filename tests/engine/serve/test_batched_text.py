@@ -98,3 +98,9 @@ def test_shipped_gpt_rows_equal_generate_alone():
     ]
     written = generate_rows(ready.model, batch)
     assert written == [alone(ready.model, request) for request in batch]
+
+
+def test_rows_asking_for_nothing_get_nothing():
+    model = tiny()
+    request = TextRequest((1, 2), 0, SamplingSettings(), seed=0)
+    assert generate_rows(model, [request, request]) == [[], []]

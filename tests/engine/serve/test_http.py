@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
 
+import aiohttp
 import numpy as np
 import pytest
 from PIL import Image
@@ -82,6 +84,18 @@ def test_streamed_generation_sends_the_characters_then_the_result(server):
     assert plain["text"] == result["text"]  # streaming changes how, not what
 
 
+def test_a_client_that_leaves_a_stream_disturbs_nothing(server):
+    async def leave_after_the_first_event() -> str:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            body = {"prompt": "the", "max_new_tokens": 200, "seed": 3, "stream": True}
+            async with session.post(f"{server.url}/v1/generate", json=body) as response:
+                return (await response.content.readuntil(b"\n\n")).decode()
+
+    assert asyncio.run(leave_after_the_first_event()).startswith("data: ")
+    assert post(server, "generate", {"max_new_tokens": 3})[0] == 200
+    assert call("GET", f"{server.url}/readyz").status == 200
+
+
 def test_concurrent_requests_share_batches(server):
     body = {"prompt": "the", "max_new_tokens": 30}
     replies = call_many(
@@ -93,7 +107,7 @@ def test_concurrent_requests_share_batches(server):
 
 def test_sample_answers_a_png_grid_or_arrays(server):
     status, grid = post(server, "sample", {"model": "tiny-vae", "n": 4, "seed": 1})
-    assert status == 200 and grid["format"] == "png" and grid["n"] == 4
+    assert status == 200 and grid["format"] == "png" and grid["n"] == 4 and grid["seed"] == 1
     image = Image.open(io.BytesIO(base64.b64decode(grid["png"])))
     assert image.format == "PNG" and image.size == (2 * (32 + 2) + 2, 2 * (32 + 2) + 2)  # 2×2 tiles, padded
     _, arrays = post(server, "sample", {"model": "tiny-vae", "n": 3, "seed": 1, "format": "json"})

@@ -142,6 +142,21 @@ def test_a_full_queue_refuses_at_once(pipeline, loop):
     assert len(loop.run(overfill())) == QUEUE_SIZE  # every accepted job is answered
 
 
+def test_a_caller_that_stops_waiting_leaves_nothing_queued(pipeline, loop):
+    async def give_up_on_one():
+        busy = [pipeline.submit(GenerateJob(GPT, "while ", 60, seed=i)) for i in range(2 * MAX_BATCH)]
+        await asyncio.sleep(0.1)  # both workers took a batch
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pipeline.submit(GenerateJob(GPT, "abandoned", 60)), 0.05)
+        depth = pipeline.stats().queue_depth  # the cancelled job left the queue at once
+        results = await asyncio.gather(*busy)
+        return depth, results
+
+    depth, results = loop.run(give_up_on_one())
+    assert depth == 0 and [r.batch_size for r in results] == [MAX_BATCH] * (2 * MAX_BATCH)
+    assert pipeline.stats().queue_depth == 0
+
+
 def test_a_failure_in_the_worker_is_one_sentence_and_the_worker_lives_on(pipeline, loop):
     pids = [w.pid for w in pipeline.stats().workers]
     (failed,) = loop.run(gather(pipeline, [GenerateJob(GPT, "snow \u2603", 5)]))  # never validated

@@ -1,9 +1,10 @@
 """What the WGAN views show at one moment, computed from a published ``ModelSnapshot``.
 
-The GUI never touches the model being trained: ``FrameRenderer`` keeps its own WGAN, loads
-each snapshot's weights into it, and computes a ``WGANFrame``: the generator's samples from
-the fixed noise and, for 2-D data, the critic's values over the plane and the direction
-∇ₓD(x) in which the generator's loss pushes each sample. Plain NumPy/PyTorch, no Qt.
+The GUI never touches the model being trained: ``FrameRenderer`` keeps its own WGAN (a
+``SnapshotModel``, rebuilt only when the config changes), loads each snapshot's weights into it,
+and computes a ``WGANFrame``: the generator's samples from the fixed noise and, for 2-D data,
+the critic's values over the plane and the direction ∇ₓD(x) in which the generator's loss
+pushes each sample. Plain NumPy/PyTorch, no Qt.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from PIL import Image
 from app.engine.animation import render_plane
 from app.engine.events import ModelSnapshot
 from app.engine.images import tile_images, to_pil
-from app.engine.tasks.wgan_task import WGANTask
-from models.wgan import WGAN, WGANConfig, gradient_penalty
+from app.engine.inference.loading import SnapshotModel
+from models.wgan import WGAN, gradient_penalty
 
 Extent = tuple[float, float, float, float]  # x0, x1, y0, y1
 MAP_RESOLUTION = 100  # critic values on a 100 × 100 grid …
@@ -103,21 +104,21 @@ class FrameRenderer:
     def __init__(self, resolution: int = MAP_RESOLUTION, adaptive: bool = True) -> None:
         self.resolution = resolution
         self.adaptive = adaptive
-        self.model: WGAN | None = None
-        self.config: WGANConfig | None = None
+        self._follower = SnapshotModel()
         self._grid: torch.Tensor | None = None
         self._grid_key: tuple | None = None
         self.last_map_s = 0.0
 
+    @property
+    def model(self) -> WGAN | None:
+        return self._follower.model
+
     def load(self, snapshot: ModelSnapshot) -> WGAN:
-        if self.model is None or self.config != snapshot.config:
-            self.model = WGANTask.build_model(snapshot.config).eval()
-            self.model.requires_grad_(False)
-            self.config = snapshot.config
+        if self._follower.update(snapshot):  # a new config: a new model
+            self._follower.model.requires_grad_(False)
             if self.adaptive:
-                self.resolution = map_resolution(self.model.critic)
-        self.model.load_state_dict(snapshot.tensors, strict=True)
-        return self.model
+                self.resolution = map_resolution(self._follower.model.critic)
+        return self._follower.require()
 
     def _grid_for(self, extent: Extent) -> torch.Tensor:
         key = (extent, self.resolution)

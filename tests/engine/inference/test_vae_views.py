@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.engine.vae_views import (
+from app.engine.inference.vae_views import (
     data_ranges,
     interpolate,
     lerp,
