@@ -21,6 +21,7 @@ from app.engine.events import NoticeLevel, RunState
 from app.ui.app_settings import AppSettings
 from app.ui.pages import PAGES, page_class
 from app.ui.pages.family_page import FamilyPage
+from app.ui.pages.serve_page import ServePage
 from app.ui.widgets.exports import NothingToExport
 from app.ui.widgets.save_dialog import ask_export_path
 
@@ -56,6 +57,9 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._build_menus()
         self._build_shortcuts()
+        self.serve_page = ServePage(self.pages, self)
+        self.tabs.addTab(self.serve_page, ServePage.title)
+        self.tabs.currentChanged.connect(self._enable_family_actions)
         self._shippedDataReady.connect(lambda payload: self._adopt_shipped(*payload))
         self.statusBar().showMessage("Ready.", 5000)  # transient: each page has its own status line
 
@@ -86,6 +90,12 @@ class MainWindow(QMainWindow):
             "start_pause": QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_start_pause),
             "step": QShortcut(QKeySequence(Qt.Key.Key_S), self, lambda: self.current_page().step_once()),
         }
+
+    def _enable_family_actions(self) -> None:
+        """Save, Export and the training keys act on a family page; the Serve tab has none."""
+        on_family = isinstance(self.tabs.currentWidget(), FamilyPage)
+        for control in (self.save_action, self.export_menu.menuAction(), *self.shortcuts.values()):
+            control.setEnabled(on_family)
 
     def toggle_start_pause(self) -> None:
         page = self.current_page()
@@ -300,7 +310,7 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 2000) -> bool:
-        ok = True
+        ok = self.serve_page.shutdown()
         for page in self.pages.values():
             ok = page.shutdown(timeout_ms) and ok
         return ok
