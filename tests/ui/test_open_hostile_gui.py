@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from tests.engine.hostile_files import hostile_corpus
+from tests.engine.checkpoint.hostile_files import hostile_corpus
 from tests.ui.conftest import wait_idle
 
 

@@ -14,7 +14,7 @@ from app.engine.checkpoint import read_checkpoint
 from app.engine.data import load_shapes
 from app.engine.inference.vae_terms import KL_EXAMPLES
 from app.ui.widgets.exports import NothingToExport
-from tests.ui.vae_fixtures import decode_with, drag, handle_centre, shown, train_small_checkpoint
+from tests.ui.vae.vae_fixtures import decode_with, drag, handle_centre, shown, train_small_checkpoint
 
 
 @pytest.fixture(scope="module")

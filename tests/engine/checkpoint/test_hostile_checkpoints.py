@@ -9,7 +9,7 @@ import time
 import pytest
 
 from app.engine.checkpoint import CheckpointError, read_checkpoint
-from tests.engine.hostile_files import hostile_corpus, valid_bytes
+from tests.engine.checkpoint.hostile_files import hostile_corpus, valid_bytes
 
 
 @pytest.fixture(scope="module")

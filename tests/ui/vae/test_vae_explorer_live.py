@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint
 
 from app.engine.inference.vae_terms import KL_EXAMPLES
 from tests.ui.conftest import wait_idle
-from tests.ui.vae_fixtures import drag, handle_centre, shown
+from tests.ui.vae.vae_fixtures import drag, handle_centre, shown
 
 SMALL_RUN = {"latent_dim": 4, "hidden_dims": (64,), "batch_size": 16, "val_every": 0, "steps": 100000}
 

@@ -17,7 +17,7 @@ from app.entry import main
 from tests.engine.helpers import SMALL_VAE_ARGS as SMALL
 from weights import shipped_checkpoint
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.usefixtures("small_shapes_builtin")
 
 
