@@ -38,8 +38,8 @@ class WGANHparams:
     n_critic: int = 5  # critic updates per generator update
     gp_lambda: float = 10.0  # λ, weight of the gradient penalty ("gp" only)
     clip_value: float = 0.01  # c: critic weights clipped to [−c, c] ("clip" only)
-    adam_beta1: float = 0.5  # Adam's β₁ (momentum); WGAN-GP uses 0.5
-    adam_beta2: float = 0.9  # Adam's β₂; WGAN-GP uses 0.9
+    adam_beta1: float = 0.5  # Adam's β₁: the paper's Algorithm 1 says 0, its released code 0.5 (ours)
+    adam_beta2: float = 0.9  # Adam's β₂: 0.9 in both
 
     RANGES: ClassVar[Ranges] = {
         "n_critic": (1, 100),

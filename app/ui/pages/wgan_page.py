@@ -93,7 +93,8 @@ HPARAM_FIELDS = (
     FieldSpec("clip_value", "Clip value c", "Weight clipping only: critic weights are clamped to [−c, c].",
               live=True),
     FieldSpec("adam_beta1", "Adam β₁",
-              "Adam's momentum; WGAN-GP uses 0.5 (not with weight clipping: RMSProp).", live=True),
+              "Adam's momentum. The WGAN-GP paper's Algorithm 1 lists β₁ = 0; its released code uses "
+              "0.5, and so does genplay's default. Not used with weight clipping (RMSProp).", live=True),
     FieldSpec("adam_beta2", "Adam β₂", "Adam's second-moment decay; WGAN-GP uses 0.9.", live=True),
 )  # fmt: skip
 
