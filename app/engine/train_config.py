@@ -25,6 +25,7 @@ class TrainConfig:
     early_stop_patience: int = 0  # validations without improvement before stopping; 0 = off
     early_stop_min_delta: float = 0.0
     early_stop_metric: str = "val_loss"
+    early_stop_restore_best: bool = True  # an early stop leaves the best validation's weights
     checkpoint_every: int = 0  # steps between periodic checkpoints; 0 = only at the end
     seed: int = 0
     device: str = "auto"
@@ -49,6 +50,10 @@ class TrainConfig:
             check_ranges(self, self.RANGES)
         except ValueError as exc:
             raise ConfigError(f"{exc}.") from None
+        if not isinstance(self.early_stop_restore_best, bool):
+            raise ConfigError(
+                f"early_stop_restore_best must be true or false, not {self.early_stop_restore_best!r}."
+            )
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown LR schedule '{self.schedule}'; choose one of {', '.join(SCHEDULES)}.")
 

@@ -87,6 +87,8 @@ class Trainer:
         self._val_batches: list | None = None
         self.best_value: float | None = None
         self.best_step = 0
+        # a CPU copy of the weights at best_step, kept only while early stopping may restore them
+        self.best_tensors: dict[str, torch.Tensor] | None = None
         self.bad_validations = 0
         self.last_metrics: dict[str, float] = {}
         self.last_val: dict[str, float] = {}
@@ -189,6 +191,10 @@ class Trainer:
             return False
         if self.best_value is None or value < self.best_value - cfg.early_stop_min_delta:
             self.best_value, self.best_step, self.bad_validations = value, self.step, 0
+            if cfg.early_stop_patience > 0 and cfg.early_stop_restore_best:
+                self.best_tensors = {
+                    k: v.detach().to("cpu", copy=True) for k, v in self.task.model_tensors().items()
+                }
             return False
         self.bad_validations += 1
         return cfg.early_stop_patience > 0 and self.bad_validations >= cfg.early_stop_patience
@@ -252,7 +258,7 @@ class Trainer:
                         f"Stopped early at step {self.step}: {cfg.early_stop_metric} has not "
                         f"improved by more than {cfg.early_stop_min_delta:g} for "
                         f"{self.bad_validations} validations (best {self.best_value:.4g} at "
-                        f"step {self.best_step}).",
+                        f"step {self.best_step}).{self._restore_best()}",
                     )
             if log:
                 log.write(self.step, logged)
@@ -260,6 +266,16 @@ class Trainer:
                 self._checkpoint()
             self._publish()
         return self._finish(FinishReason.COMPLETED, f"Finished {self.step} steps.")
+
+    def _restore_best(self) -> str:
+        """After an early stop: the weights of the best validation, if kept; what was done, said."""
+        if not self.config.early_stop_restore_best:
+            return " The weights are the last step's."
+        if self.best_tensors is None:  # the best came before a resume: its weights were not kept
+            return " The best weights came before this session and were not kept: these are the last step's."
+        self.task.load_model_tensors(self.best_tensors)
+        self.best_tensors = None
+        return f" The model holds the weights of step {self.best_step}, its best validation."
 
     def _finish(self, reason: FinishReason, message: str) -> FinishedEvent:
         if not reason.failed and self.checkpoint_path and self.step > 0:

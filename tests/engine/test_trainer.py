@@ -120,6 +120,36 @@ def test_validation_and_early_stopping(monkeypatch):
     assert [e.metrics["val_loss"] for e in val_events] == [10.0, 9.0, 9.5, 9.2]
 
 
+def test_an_early_stop_goes_back_to_the_best_validations_weights(monkeypatch):
+    for restore in (True, False):
+        trainer = small_vae_trainer(
+            steps=100, val_every=2, early_stop_patience=2, early_stop_restore_best=restore
+        )
+        values = iter([10.0, 9.0, 9.5, 9.2])  # validations at steps 2, 4, 6, 8: the best at step 4
+        seen: dict[int, dict[str, torch.Tensor]] = {}
+
+        def evaluate(batches, trainer=trainer, values=values, seen=seen):
+            seen[trainer.step] = {k: v.clone() for k, v in trainer.task.model_tensors().items()}
+            return {"loss": next(values)}
+
+        monkeypatch.setattr(trainer.task, "evaluate", evaluate)
+        finished = trainer.run()
+        assert finished.step == 8
+        assert any(not torch.equal(seen[4][k], seen[8][k]) for k in seen[4])  # training moved them
+        expected = seen[4] if restore else seen[8]
+        assert all(torch.equal(v, expected[k]) for k, v in trainer.task.model_tensors().items())
+        said = "weights of step 4, its best validation" if restore else "weights are the last step's"
+        assert said in finished.message
+
+
+def test_keeping_the_best_weights_is_true_or_false():
+    from app.engine.errors import ConfigError
+    from app.engine.train_config import TrainConfig
+
+    with pytest.raises(ConfigError, match="early_stop_restore_best must be true or false"):
+        TrainConfig(early_stop_restore_best="no").validate()
+
+
 def test_min_delta_counts_small_gains_as_no_improvement(monkeypatch):
     trainer = small_vae_trainer(steps=100, val_every=1, early_stop_patience=1, early_stop_min_delta=0.5)
     values = iter([10.0, 9.8, 5.0])

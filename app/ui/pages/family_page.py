@@ -65,6 +65,9 @@ TRAIN_FIELDS = (
     FieldSpec("val_every", "Validate every", "Steps between validations; 0 turns validation off.", live=True),
     FieldSpec("early_stop_patience", "Early-stop patience",
               "Stop after this many validations without improvement; 0 = off.", live=True),
+    FieldSpec("early_stop_restore_best", "Keep the best weights",
+              "When training stops early, go back to the weights of the best validation "
+              "(the step is said in the status line).", live=True),
     FieldSpec("checkpoint_every", "Autosave every",
               "Steps between autosaved checkpoints (a rollback point); 0 = only at the end."),
     FieldSpec("seed", "Seed", "Seeds the data split, the initial weights and the batches."),
