@@ -53,7 +53,8 @@ def _ready(
     return model.to(device).eval()
 
 
-def _tokenizer(metadata: Any) -> CharTokenizer | None:
+def tokenizer_from_metadata(metadata: Any) -> CharTokenizer | None:
+    """The tokenizer a checkpoint or snapshot carries (text families), else None."""
     return CharTokenizer.from_metadata(metadata) if metadata is not None else None
 
 
@@ -64,7 +65,7 @@ def model_from_snapshot(snapshot: ModelSnapshot, device: str | torch.device = "c
         config=snapshot.config,
         model=_ready(snapshot.family, snapshot.config, snapshot.tensors, device),
         step=snapshot.step,
-        tokenizer=_tokenizer(snapshot.extras.get("tokenizer")),
+        tokenizer=tokenizer_from_metadata(snapshot.extras.get("tokenizer")),
     )
 
 
@@ -75,7 +76,7 @@ def model_from_checkpoint(checkpoint: Checkpoint, device: str | torch.device = "
         config=checkpoint.config,
         model=_ready(checkpoint.family, checkpoint.config, checkpoint.tensors, device),
         step=checkpoint.step,
-        tokenizer=_tokenizer(checkpoint.tokenizer),
+        tokenizer=tokenizer_from_metadata(checkpoint.tokenizer),
         data=dict(checkpoint.data),
         path=checkpoint.path,
     )

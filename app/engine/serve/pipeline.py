@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from app.engine.checkpoint import read_checkpoint
 from app.engine.devices import resolve_device
 from app.engine.errors import ConfigError
+from app.engine.inference.loading import tokenizer_from_metadata
 from app.engine.serve.api import ServeConfig, ServerStats, WorkerState
 from app.engine.serve.batcher import Batcher, Pending
 from app.engine.serve.jobs import GenerateJob, Job, JobResult, ModelInfo, ServiceUnavailable, model_info
 from app.engine.serve.messages import BatchDone, JobOutput, RunBatch, TextChunks
 from app.engine.serve.supervisor import Supervisor, WorkerSlot
-from models.tokenizer import CharTokenizer
 
 RECENT_BATCHES = 256
 
@@ -73,7 +73,7 @@ class Pipeline:
         self._models = []
         for spec in config.models:
             checkpoint = read_checkpoint(spec.path)
-            tokenizer = CharTokenizer.from_metadata(checkpoint.tokenizer) if checkpoint.tokenizer else None
+            tokenizer = tokenizer_from_metadata(checkpoint.tokenizer)
             self._models.append(
                 model_info(spec.name, checkpoint.family, checkpoint.step, checkpoint.config, tokenizer)
             )

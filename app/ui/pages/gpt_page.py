@@ -28,6 +28,7 @@ from app.engine.checkpoint import Checkpoint
 from app.engine.events import ModelSnapshot, RunState, VisualsEvent
 from app.engine.inference import model_from_checkpoint
 from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures
+from app.engine.inference.loading import tokenizer_from_metadata
 from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.ui.gpt.generation_panel import GenerationPanel
 from app.ui.gpt.probe_panel import ProbePanel
@@ -241,7 +242,7 @@ class GPTPage(FamilyPage):
         metadata = snapshot.extras.get("tokenizer")
         if metadata is None and self.loaded_checkpoint is not None:
             metadata = self.loaded_checkpoint.tokenizer
-        return CharTokenizer.from_metadata(metadata) if metadata is not None else None
+        return tokenizer_from_metadata(metadata)
 
     def _model_changed(self, snapshot: ModelSnapshot | None) -> None:
         tokenizer = self._tokenizer_for(snapshot) if snapshot is not None else None
