@@ -173,7 +173,14 @@ def test_a_killed_worker_is_replaced_and_its_batch_answered_once(pipeline, loop,
         gather(pipeline, jobs, on_text=lambda i: chunks[i].append), loop.loop
     )
     wait_until(lambda: len(chunks[0]) >= 3, what="the batch writing its first characters")
-    (busy,) = [w for w in pipeline.stats().workers if w.state == WorkerState.BUSY]
+
+    # a short job of an earlier test may still be finishing on the other worker: wait until only
+    # the worker writing this batch (150 characters a row, seconds long) is busy
+    def busy_workers():
+        return [w for w in pipeline.stats().workers if w.state == WorkerState.BUSY]
+
+    wait_until(lambda: len(busy_workers()) == 1, what="only this batch's worker busy")
+    (busy,) = busy_workers()
     killed_at = time.monotonic()
     pipeline.kill_worker(busy.id)
     wait_until(lambda: pipeline.stats().workers[busy.id].restarts == busy.restarts + 1, what="a replacement")
