@@ -7,6 +7,8 @@ TORCH_VERSION ?= 2.13.0
 # is a multi-GB CUDA build. A wheel that pip finds locally (find-links) is used as it is.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.genplay-installed
+# two test processes, one per CI core (each test process keeps torch to one thread)
+TEST_WORKERS ?= 2
 
 .PHONY: run test setup clean-venv
 
@@ -16,7 +18,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 setup: $(STAMP)
 
