@@ -8,8 +8,16 @@ from pathlib import Path
 
 import torch
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
 
 from app import __version__
@@ -39,7 +47,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("genplay — learn generative models by training them")
         self.settings = settings or AppSettings()
         self.setAcceptDrops(True)
-        self.resize(1400, 900)
+        self.resize(self._first_size())
         geometry = self.settings.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -64,6 +72,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready.", 5000)  # transient: each page has its own status line
 
     # --- menus ------------------------------------------------------------------------------
+    @staticmethod
+    def _first_size() -> QSize:
+        """1400×900, or the screen's free area where that is smaller (a 1366×768 laptop)."""
+        wanted = QSize(1400, 900)
+        screen = QGuiApplication.primaryScreen()
+        return wanted if screen is None else wanted.boundedTo(screen.availableGeometry().size())
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = self._action("&Open checkpoint…", QKeySequence.StandardKey.Open, self.open_dialog)

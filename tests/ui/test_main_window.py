@@ -46,6 +46,14 @@ def test_geometry_is_remembered(qtbot, main_window):
     assert again.size().height() == remembered.height()  # (the 800-px offscreen screen clamps widths)
 
 
+def test_a_first_window_fits_the_screen_and_a_1366_by_768_laptop(qtbot, main_window):
+    free = QApplication.primaryScreen().availableGeometry().size()
+    first = main_window._first_size()
+    assert first.width() <= free.width() and first.height() <= free.height()
+    smallest = main_window.minimumSizeHint()  # what the layouts need: a laptop's free area
+    assert smallest.width() <= 1366 and smallest.height() <= 768 - 40
+
+
 def test_opened_files_become_recent(qtbot, main_window, tmp_path):
     path = _trained_file(qtbot, main_window, tmp_path)
     main_window.pages["vae"].new_model()
