@@ -137,8 +137,11 @@ class ServePage(QWidget):
         self.session.failed.connect(self.show_error)
         self.session.phaseChanged.connect(self._on_phase)
         self.session.loadChanged.connect(self._on_load)
+        for key in ("max_batch", "queue_size"):
+            self.settings.boxes[key].valueChanged.connect(self._show_limits)
         self.models.add_shipped_defaults()
         self._on_phase(Phase.STOPPED)
+        self._show_limits()
 
     # --- controls ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -156,6 +159,14 @@ class ServePage(QWidget):
 
     def stop(self) -> None:
         self.session.stop()
+
+    def _show_limits(self) -> None:
+        """Draw the queue's size and the largest batch the settings allow while nothing is served
+        (a running server's plots show what it reports)."""
+        if not self.plots.has_data():
+            boxes = self.settings.boxes
+            max_batch, queue_size = int(boxes["max_batch"].value()), int(boxes["queue_size"].value())
+            self.plots.show_limits(max_batch, queue_size, self.history.window_s)
 
     def start_load(self) -> None:
         self.clear_error()

@@ -41,6 +41,7 @@ def _plot(name: str, title: str, left: str, bottom: str = "time (s)") -> pg.Plot
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     plot.enableAutoRange(False)
+    plot.getAxis("left").enableAutoSIPrefix(False)  # counts stay counts, not "(x0.001)"
     plot.setMinimumSize(200, 140)
     return plot
 
@@ -107,6 +108,17 @@ class LivePlots(QWidget):
         grid.setSpacing(4)
         for index, plot in enumerate(self.plots()):
             grid.addWidget(plot, index // 3, index % 3)
+
+    def show_limits(self, max_batch: int, queue_size: int, window_s: float) -> None:
+        """Before any server runs: the axes a server with these settings will fill, the queue's
+        size and the largest batch already drawn where they will be."""
+        for plot in (self.throughput, self.latency, self.queue, self.errors):
+            plot.setXRange(0, window_s, padding=0)
+        _set_top(self.queue, _top(np.array([float(queue_size)])))
+        self.queue_size.setValue(queue_size)
+        self._draw_batches(np.zeros(0, dtype=np.int64), max_batch, math.nan)
+        self._batches_drawn = ((), max_batch)
+        self.batches.setYRange(0, 1, padding=0)  # no batch yet: the bars' empty base on the axis
 
     def plots(self) -> tuple[pg.PlotWidget, ...]:
         return (self.throughput, self.latency, self.queue, self.batches, self.errors)

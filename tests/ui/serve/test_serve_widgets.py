@@ -88,3 +88,17 @@ def test_models_are_named_once_and_removed_by_selection(qtbot, tmp_path):
     models.remove_button.click()
     assert [m.name for m in models.models] == ["tiny-vae"] and models.list.count() == 1
     assert models.families() == {"vae"}
+
+
+def test_before_serving_the_plots_show_the_settings_limits(qtbot):
+    from app.ui.pages.serve_page import ServePage
+
+    page = ServePage({})
+    qtbot.addWidget(page)
+    assert page.plots.max_batch_line.value() == page.settings.boxes["max_batch"].value()
+    page.settings.set_values(max_batch=12, queue_size=40)
+    assert page.plots.queue_size.value() == 40  # the dashed "full → 429" line
+    assert page.plots.max_batch_line.value() == 12
+    low, high = page.plots.queue.viewRange()[1]
+    assert low == 0 and 40 < high <= 60  # the size line sits inside the plot, not at its edge
+    assert page.shutdown()
