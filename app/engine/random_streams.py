@@ -6,6 +6,10 @@
   run keeps that generator's state as its own (``dropout``, and ``dropout_cuda`` on a GPU) and
   swaps it in only for a training step (``training_step()``), so whatever uses the global
   generator between steps (a model built for a view, another page's run) changes nothing.
+- PyTorch's global generator is shared by the whole process, so every use of it that genplay
+  makes holds one lock (``training_step``, ``seeded_global_generator`` for a new model's
+  initial weights, ``untouched_global_generator`` for a model a view builds before loading
+  weights into it): a view on the GUI thread never draws in the middle of a training step.
 - everything else — validation noise, the text sample shown while training, … — asks for a
   fresh generator made from the run's seed, its ``Consumer`` and the step (``for_use``): it
   draws the same numbers however often and whenever it runs, and never moves ``train``. A
@@ -18,6 +22,7 @@ before the streams existed has ``rng.task`` and ``rng.torch`` only, and resumes 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +31,30 @@ from enum import StrEnum
 import torch
 
 TRAIN_KEY, DROPOUT_KEY, DROPOUT_CUDA_KEY, SEED_KEY = "rng.task", "rng.torch", "rng.cuda", "rng.seed"
+
+
+_GLOBAL_GENERATOR = threading.RLock()  # held by every use genplay makes of the global generator
+
+
+@contextmanager
+def seeded_global_generator(seed: int) -> Iterator[None]:
+    """Within: the global generator starts from ``seed`` and nothing else draws from it (a new
+    model's initial weights)."""
+    with _GLOBAL_GENERATOR:
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
+def untouched_global_generator() -> Iterator[None]:
+    """Within: draws from the global generator (e.g. a model's throw-away initial weights) are
+    undone afterwards and never interleave with a run's."""
+    with _GLOBAL_GENERATOR:
+        state = torch.get_rng_state()
+        try:
+            yield
+        finally:
+            torch.set_rng_state(state)
 
 
 class Consumer(StrEnum):
@@ -74,20 +103,21 @@ class RandomStreams:
     @contextmanager
     def training_step(self) -> Iterator[None]:
         """Within: PyTorch's global generator runs the run's dropout stream; outside it is as it was."""
-        outside = torch.get_rng_state()
-        torch.set_rng_state(self.dropout)
-        cuda = _cuda(self.device) and self.dropout_cuda is not None
-        if cuda:
-            outside_cuda = torch.cuda.get_rng_state(self.device)
-            torch.cuda.set_rng_state(self.dropout_cuda, self.device)
-        try:
-            yield
-        finally:
-            self.dropout = torch.get_rng_state()
-            torch.set_rng_state(outside)
+        with _GLOBAL_GENERATOR:
+            outside = torch.get_rng_state()
+            torch.set_rng_state(self.dropout)
+            cuda = _cuda(self.device) and self.dropout_cuda is not None
             if cuda:
-                self.dropout_cuda = torch.cuda.get_rng_state(self.device)
-                torch.cuda.set_rng_state(outside_cuda, self.device)
+                outside_cuda = torch.cuda.get_rng_state(self.device)
+                torch.cuda.set_rng_state(self.dropout_cuda, self.device)
+            try:
+                yield
+            finally:
+                self.dropout = torch.get_rng_state()
+                torch.set_rng_state(outside)
+                if cuda:
+                    self.dropout_cuda = torch.cuda.get_rng_state(self.device)
+                    torch.cuda.set_rng_state(outside_cuda, self.device)
 
     def move_to(self, device: torch.device) -> None:
         """Continue ``train`` on another device (a new generator seeded from the old one)."""
