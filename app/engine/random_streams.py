@@ -138,14 +138,15 @@ class RandomStreams:
         return tensors
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Continue the saved streams. Raises KeyError or RuntimeError on an unusable state.
-
-        An older sidecar has no seed: the consumers then derive from this run's seed."""
-        self.train.set_state(tensors[TRAIN_KEY])
+        """Continue the saved streams; KeyError, RuntimeError or ValueError on an unusable state,
+        with nothing changed. An older sidecar has no seed: the consumers keep this run's."""
+        seed = tensors.get(SEED_KEY, torch.tensor([self.seed]))
+        if seed.numel() != 1 or seed.is_floating_point() or seed.is_complex():
+            raise ValueError("the saved seed is not one integer")
         dropout = tensors[DROPOUT_KEY]
-        torch.Generator().set_state(dropout)  # checks it is a CPU generator's state
-        self.dropout = dropout.clone()
-        if SEED_KEY in tensors:
-            self.seed = int(tensors[SEED_KEY].reshape(-1)[0])
+        torch.Generator().set_state(dropout)  # checks that it is a CPU generator's state
+        train = torch.Generator(device=self.train.device)
+        train.set_state(tensors[TRAIN_KEY])
+        self.train, self.dropout, self.seed = train, dropout.clone(), int(seed.reshape(-1)[0])
         if DROPOUT_CUDA_KEY in tensors and _cuda(self.device):
             self.dropout_cuda = tensors[DROPOUT_CUDA_KEY].clone()

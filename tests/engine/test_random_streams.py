@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import torch
 
 from app.engine.checkpoint import read_checkpoint
@@ -60,6 +61,19 @@ def test_an_older_sidecar_without_a_seed_resumes_from_the_runs_seed():
     resumed.load_state_tensors(old)
     assert resumed.seed == 9
     assert torch.equal(torch.rand(3, generator=resumed.train), torch.rand(3, generator=saved.train))
+
+
+def test_an_unusable_saved_state_is_refused_and_changes_nothing():
+    streams = RandomStreams.create(5, CPU)
+    before = streams.state_tensors()
+    good = RandomStreams.create(6, CPU).state_tensors()
+    for key, bad in ((SEED_KEY, torch.tensor([], dtype=torch.int64)), (SEED_KEY, torch.tensor([1.5])),
+                     (DROPOUT_KEY, torch.zeros(7, dtype=torch.uint8)),
+                     (TRAIN_KEY, torch.zeros(7, dtype=torch.uint8))):  # fmt: skip
+        with pytest.raises((RuntimeError, ValueError)):
+            streams.load_state_tensors({**good, key: bad})
+        for name, value in streams.state_tensors().items():
+            assert torch.equal(value, before[name]), name
 
 
 def test_a_view_building_a_model_leaves_the_global_generator_alone():
