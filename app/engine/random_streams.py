@@ -31,6 +31,7 @@ from enum import StrEnum
 import torch
 
 TRAIN_KEY, DROPOUT_KEY, DROPOUT_CUDA_KEY, SEED_KEY = "rng.task", "rng.torch", "rng.cuda", "rng.seed"
+PHILOX_STATE_BYTES = 16  # a CUDA generator's state: its seed and offset
 
 
 _GLOBAL_GENERATOR = threading.RLock()  # held by every use genplay makes of the global generator
@@ -73,6 +74,34 @@ def derived_seed(seed: int, consumer: Consumer, step: int = 0) -> int:
 
 def _cuda(device: torch.device) -> bool:
     return device.type == "cuda" and torch.cuda.is_available()
+
+
+def _is_generator_state(state: torch.Tensor) -> bool:
+    """Whether ``state`` is a CPU generator's state or a CUDA generator's (seed, offset)."""
+    if state.dtype != torch.uint8 or state.dim() != 1:
+        return False
+    if state.numel() == PHILOX_STATE_BYTES:
+        return True
+    try:
+        torch.Generator().set_state(state)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _continued_generator(device: torch.device, state: torch.Tensor) -> torch.Generator:
+    """A generator on ``device`` that continues ``state``. A state saved on another kind of device
+    (a run resumed elsewhere, which cannot repeat its numbers anyway) seeds it instead, so the
+    run continues the same way every time. RuntimeError when ``state`` is no generator's state."""
+    generator = torch.Generator(device=device)
+    try:
+        generator.set_state(state)
+        return generator
+    except RuntimeError:
+        if not _is_generator_state(state):
+            raise
+    digest = hashlib.blake2b(state.contiguous().numpy().tobytes(), digest_size=8).digest()
+    return generator.manual_seed(int.from_bytes(digest, "little") >> 1)
 
 
 @dataclass
@@ -145,8 +174,7 @@ class RandomStreams:
             raise ValueError("the saved seed is not one integer")
         dropout = tensors[DROPOUT_KEY]
         torch.Generator().set_state(dropout)  # checks that it is a CPU generator's state
-        train = torch.Generator(device=self.train.device)
-        train.set_state(tensors[TRAIN_KEY])
+        train = _continued_generator(self.train.device, tensors[TRAIN_KEY])
         self.train, self.dropout, self.seed = train, dropout.clone(), int(seed.reshape(-1)[0])
         if DROPOUT_CUDA_KEY in tensors and _cuda(self.device):
             self.dropout_cuda = tensors[DROPOUT_CUDA_KEY].clone()

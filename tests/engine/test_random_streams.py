@@ -76,6 +76,17 @@ def test_an_unusable_saved_state_is_refused_and_changes_nothing():
             assert torch.equal(value, before[name]), name
 
 
+def test_a_training_stream_saved_on_a_gpu_continues_on_the_cpu_the_same_way_every_time():
+    saved = {**RandomStreams.create(5, CPU).state_tensors(), TRAIN_KEY: torch.arange(16, dtype=torch.uint8)}
+    draws = []
+    for _ in range(2):
+        streams = RandomStreams.create(5, CPU)
+        streams.load_state_tensors(saved)  # a CUDA generator's (seed, offset): no CPU state
+        draws.append(torch.rand(4, generator=streams.train))
+    assert torch.equal(draws[0], draws[1])
+    assert not torch.equal(draws[0], torch.rand(4, generator=RandomStreams.create(5, CPU).train))
+
+
 def test_a_view_building_a_model_leaves_the_global_generator_alone():
     torch.manual_seed(4)
     before = torch.get_rng_state()
