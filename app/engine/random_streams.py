@@ -72,6 +72,11 @@ def derived_seed(seed: int, consumer: Consumer, step: int = 0) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
+def has_dropout(model: torch.nn.Module) -> bool:
+    """Whether training ``model`` draws from the global generator: a dropout layer with p > 0."""
+    return any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules())
+
+
 def _cuda(device: torch.device) -> bool:
     return device.type == "cuda" and torch.cuda.is_available()
 
@@ -130,8 +135,13 @@ class RandomStreams:
         return torch.Generator().manual_seed(derived_seed(self.seed, consumer, step))
 
     @contextmanager
-    def training_step(self) -> Iterator[None]:
-        """Within: PyTorch's global generator runs the run's dropout stream; outside it is as it was."""
+    def training_step(self, model: torch.nn.Module) -> Iterator[None]:
+        """Within: PyTorch's global generator runs the run's dropout stream; outside it is as it was.
+
+        A model without dropout draws nothing from it: its steps neither swap nor wait for the lock."""
+        if not has_dropout(model):
+            yield
+            return
         with _GLOBAL_GENERATOR:
             outside = torch.get_rng_state()
             torch.set_rng_state(self.dropout)

@@ -167,7 +167,7 @@ class Trainer:
         cfg = self.config
         factor = lr_factor(cfg.schedule, self.step, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio)
         lr = self.task.apply_lr_factor(factor)
-        with self.task.streams.training_step():
+        with self.task.streams.training_step(self.task.model):
             metrics = self.task.train_step(self.batches.next, self.step)
         for name, value in metrics.items():
             check_finite(name, value, self.step)
@@ -227,7 +227,7 @@ class Trainer:
             reported_pause = False
             try:
                 if command.kind == CommandKind.ACTION:
-                    with self.task.streams.training_step():
+                    with self.task.streams.training_step(self.task.model):
                         metrics = self.task.run_action(command.action, self.batches.next, self.step)
                     self.sink(MetricsEvent(self.step, metrics, MetricsKind.ACTION))
                     self._publish(force=True)

@@ -40,16 +40,25 @@ def test_a_consumer_draws_the_same_numbers_every_time_and_its_own():
 
 def test_a_training_step_runs_the_runs_own_global_stream_and_leaves_the_outside_as_it_was():
     streams = RandomStreams.create(5, CPU)
+    with_dropout = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.1))
     torch.manual_seed(123)
     outside = torch.get_rng_state()
-    with streams.training_step():
+    with streams.training_step(with_dropout):
         first = torch.rand(3)
     assert torch.equal(torch.get_rng_state(), outside)
     torch.rand(50)  # someone else uses the global generator between steps
-    with streams.training_step():
+    with streams.training_step(with_dropout):
         second = torch.rand(3)
     reference = torch.Generator().set_state(RandomStreams.create(5, CPU).dropout)
     assert torch.equal(torch.cat([first, second]), torch.rand(6, generator=reference))
+
+
+def test_a_model_without_dropout_leaves_the_global_generator_to_others():
+    streams = RandomStreams.create(5, CPU)
+    kept = streams.dropout.clone()
+    with streams.training_step(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.0))):
+        torch.rand(3)
+    assert torch.equal(streams.dropout, kept)
 
 
 def test_an_older_sidecar_without_a_seed_resumes_from_the_runs_seed():
