@@ -9,7 +9,6 @@ from app.engine.checkpoint import Checkpoint
 from app.engine.data import DataBundle, load_dataset
 from app.engine.devices import resolve_device
 from app.engine.errors import ConfigError
-from app.engine.random_streams import seeded_global_generator
 from app.engine.tasks import get_task_class
 from app.engine.tasks.base import Task
 from app.engine.train_config import TrainConfig
@@ -70,8 +69,7 @@ def create_task(family: str, data: DataBundle, model_config: Any, hparams: Any, 
     train.validate()
     task_cls.check_data(data, model_config)
     device = resolve_device(train.device)
-    with seeded_global_generator(train.seed):  # the initial weights
-        return task_cls(model_config, hparams, train, data, device)
+    return task_cls(model_config, hparams, train, data, device)
 
 
 def configs_from_checkpoint(checkpoint: Checkpoint) -> tuple[Any, TrainConfig]:

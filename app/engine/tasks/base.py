@@ -19,7 +19,7 @@ from app.engine.data.bundle import DataBundle
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
 from app.engine.inference.visuals import Visuals
-from app.engine.random_streams import RandomStreams
+from app.engine.random_streams import RandomStreams, seeded_global_generator
 from app.engine.train_config import TrainConfig
 from models.config_fields import config_to_dict
 
@@ -54,7 +54,8 @@ class Task(ABC):
         self.device = device
         # the run's randomness, one stream per consumer, saved and restored with the run
         self.streams = RandomStreams.create(train_config.seed, device)
-        self.model = self.build_model(model_config).to(device)
+        with seeded_global_generator(train_config.seed):  # the initial weights come from the seed
+            self.model = self.build_model(model_config).to(device)
         self.optimizers: list[torch.optim.Optimizer] = self.build_optimizers()
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
