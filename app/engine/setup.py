@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import torch
-
 from app.engine.checkpoint import Checkpoint
 from app.engine.data import DataBundle, load_dataset
 from app.engine.devices import resolve_device
@@ -71,7 +69,6 @@ def create_task(family: str, data: DataBundle, model_config: Any, hparams: Any, 
     train.validate()
     task_cls.check_data(data, model_config)
     device = resolve_device(train.device)
-    torch.manual_seed(train.seed)
     return task_cls(model_config, hparams, train, data, device)
 
 

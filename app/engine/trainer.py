@@ -167,7 +167,8 @@ class Trainer:
         cfg = self.config
         factor = lr_factor(cfg.schedule, self.step, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio)
         lr = self.task.apply_lr_factor(factor)
-        metrics = self.task.train_step(self.batches.next, self.step)
+        with self.task.streams.training_step(self.task.model):
+            metrics = self.task.train_step(self.batches.next, self.step)
         for name, value in metrics.items():
             check_finite(name, value, self.step)
         self.step += 1
@@ -226,7 +227,8 @@ class Trainer:
             reported_pause = False
             try:
                 if command.kind == CommandKind.ACTION:
-                    metrics = self.task.run_action(command.action, self.batches.next, self.step)
+                    with self.task.streams.training_step(self.task.model):
+                        metrics = self.task.run_action(command.action, self.batches.next, self.step)
                     self.sink(MetricsEvent(self.step, metrics, MetricsKind.ACTION))
                     self._publish(force=True)
                     continue
@@ -359,10 +361,7 @@ class Trainer:
             opt_tensors, info = optimizer_to_tensors(optimizer, f"optim{i}")
             tensors.update(opt_tensors)
             optim_info.append(info)
-        tensors["rng.torch"] = torch.get_rng_state()
-        tensors["rng.task"] = self.task.rng.get_state()
-        if torch.cuda.is_available() and self.task.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.task.device)
+        tensors.update(self.task.streams.state_tensors())
         for key, value in self.batches.state_dict().items():
             tensors[f"batches.{key}"] = value
         for key, value in self.task.extra_state().items():
@@ -404,10 +403,7 @@ class Trainer:
             for group in optimizer.param_groups:
                 group.setdefault("base_lr", group["lr"])
         try:
-            torch.set_rng_state(tensors["rng.torch"])
-            self.task.rng.set_state(tensors["rng.task"])
-            if "rng.cuda" in tensors and self.task.device.type == "cuda":
-                torch.cuda.set_rng_state(tensors["rng.cuda"], self.task.device)
+            self.task.streams.load_state_tensors(tensors)
             prefix = "batches."
             self.batches.load_state_dict(
                 {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}

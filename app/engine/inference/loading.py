@@ -18,6 +18,7 @@ from torch import nn
 
 from app.engine.checkpoint import Checkpoint, read_checkpoint
 from app.engine.events import ModelSnapshot
+from app.engine.random_streams import untouched_global_generator
 from models.tokenizer import CharTokenizer
 
 
@@ -39,10 +40,12 @@ class ReadyModel:
 
 
 def build_family_model(family: str, config: Any) -> nn.Module:
-    """The untrained model that ``config`` describes (the family's own ``build_model``)."""
+    """The untrained model that ``config`` describes (the family's own ``build_model``); its
+    throw-away initial weights leave the global generator, and so any run's dropout, alone."""
     from app.engine.tasks import get_task_class  # the registry, not a task module
 
-    return get_task_class(family).build_model(config)
+    with untouched_global_generator():
+        return get_task_class(family).build_model(config)
 
 
 def _ready(

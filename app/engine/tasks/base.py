@@ -19,6 +19,7 @@ from app.engine.data.bundle import DataBundle
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
 from app.engine.inference.visuals import Visuals
+from app.engine.random_streams import RandomStreams, seeded_global_generator
 from app.engine.train_config import TrainConfig
 from models.config_fields import config_to_dict
 
@@ -51,13 +52,19 @@ class Task(ABC):
         self.train_config = train_config
         self.data = data
         self.device = device
-        # the task's own randomness (noise, ε, α): saved and restored with the run
-        self.rng = torch.Generator(device=device).manual_seed(train_config.seed + 1)
-        self.model = self.build_model(model_config).to(device)
+        # the run's randomness, one stream per consumer, saved and restored with the run
+        self.streams = RandomStreams.create(train_config.seed, device)
+        with seeded_global_generator(train_config.seed):  # the initial weights come from the seed
+            self.model = self.build_model(model_config).to(device)
         self.optimizers: list[torch.optim.Optimizer] = self.build_optimizers()
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group.setdefault("base_lr", group["lr"])
+
+    @property
+    def rng(self) -> torch.Generator:
+        """The training step's generator (noise, ε, α); nothing but a training step draws from it."""
+        return self.streams.train
 
     # --- building -----------------------------------------------------------------------
     @staticmethod
@@ -168,8 +175,7 @@ class Task(ABC):
                 for key, value in state.items():
                     if isinstance(value, torch.Tensor) and key != "step":
                         state[key] = value.to(device)
-        seed = int(torch.randint(0, 2**62, (1,), generator=self.rng, device=self.rng.device))
-        self.rng = torch.Generator(device=device).manual_seed(seed)
+        self.streams.move_to(device)
         self.device = device
 
     def set_hparams(self, **changes: Any) -> None:

@@ -23,6 +23,7 @@ from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe
 from app.engine.inference.sampling import start_token
 from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.engine.optim_step import guarded_update
+from app.engine.random_streams import Consumer
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.config_fields import Ranges, check_ranges
@@ -232,11 +233,11 @@ class GPTTask(Task):
 
     @torch.no_grad()
     def write_sample(self, step: int) -> None:
-        """A sample from the current model, drawn with a generator seeded by the step (reproducible)."""
+        """A sample from the current model, drawn with the step's own generator (reproducible)."""
         self.model.eval()
         start = start_token(self.tokenizer)
         prompt = torch.tensor([[start]], device=self.device)
-        generator = torch.Generator().manual_seed(self.train_config.seed * 100_003 + step)
+        generator = self.streams.for_use(Consumer.TEXT_SAMPLE, step)
         out = generate(self.model, prompt, self.hparams.sample_length, SamplingSettings(), generator)
         self.model.train()
         self.latest_sample = TextSample(step, self.tokenizer.decode(out[0, 1:].tolist()))

@@ -13,6 +13,7 @@ from app.engine.data.bundle import DataBundle
 from app.engine.inference.vae_terms import reconstructions_and_kl
 from app.engine.inference.visuals import VAEVisuals
 from app.engine.optim_step import guarded_update
+from app.engine.random_streams import Consumer
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.config_fields import Ranges, check_ranges
@@ -77,9 +78,11 @@ class VAETask(Task):
         tc = self.train_config
         return fixed_batches(self.data.val, tc.batch_size, tc.val_batches, self.device)
 
-    def _loss(self, x: torch.Tensor, beta: float, free_bits: float):
-        mu_shape = (x.shape[0], self.model_config.latent_dim)
-        eps = torch.randn(mu_shape, generator=self.rng, device=x.device, dtype=x.dtype)
+    def _loss(self, x: torch.Tensor, beta: float, free_bits: float, eps: torch.Tensor | None = None):
+        """The terms at ε (default: drawn from the training stream), ε ~ N(0, I) of shape (B, latent_dim)."""
+        if eps is None:
+            mu_shape = (x.shape[0], self.model_config.latent_dim)
+            eps = torch.randn(mu_shape, generator=self.rng, device=x.device, dtype=x.dtype)
         return self.model.loss(x, beta=beta, free_bits=free_bits, eps=eps)
 
     def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:
@@ -109,8 +112,10 @@ class VAETask(Task):
         self.model.eval()
         total = recon = kl = 0.0
         count = 0
+        noise = self.streams.for_use(Consumer.VALIDATION)  # the same ε at every validation
         for x in batches:
-            terms = self._loss(x, 1.0, 0.0)
+            eps = torch.randn(x.shape[0], self.model_config.latent_dim, generator=noise)
+            terms = self._loss(x, 1.0, 0.0, eps.to(x.device, x.dtype))
             n = x.shape[0]
             recon += float(terms.reconstruction) * n
             kl += float(terms.kl) * n

@@ -23,12 +23,11 @@ from app.engine.inference.visuals import WGANVisuals
 from app.engine.inference.wgan_architecture import default_conv_channels
 from app.engine.inference.wgan_noise import fixed_noise
 from app.engine.optim_step import guarded_update
+from app.engine.random_streams import Consumer
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.config_fields import Ranges, check_ranges
 from models.wgan import WGAN, CriticLoss, WGANConfig, critic_loss, generator_loss
-
-VAL_NOISE_SEED_OFFSET = 104729  # the validation noise: the same z at every validation
 
 
 @dataclass
@@ -199,7 +198,7 @@ class WGANTask(Task):
         if not batches:
             return {}
         self.model.eval()
-        generator = torch.Generator().manual_seed(self.train_config.seed + VAL_NOISE_SEED_OFFSET)
+        generator = self.streams.for_use(Consumer.VALIDATION)  # the same z at every validation
         d_real = d_fake = 0.0
         count = 0
         for x in batches:
