@@ -29,9 +29,10 @@ def hand_lens_row(model: GPT, h: list[float]) -> list[float]:
     mean = sum(h) / d
     var = sum((x - mean) ** 2 for x in h) / d
     gamma, beta = model.ln_f.weight.tolist(), model.ln_f.bias.tolist()
-    normed = [(x - mean) / math.sqrt(var + CONFIG.layer_norm_eps) * g + b for x, g, b in zip(h, gamma, beta)]
+    eps = CONFIG.layer_norm_eps
+    normed = [(x - mean) / math.sqrt(var + eps) * g + b for x, g, b in zip(h, gamma, beta, strict=True)]
     W, bias = model.lm_head.weight.tolist(), model.lm_head.bias.tolist()
-    logits = [sum(w * x for w, x in zip(row, normed)) + b for row, b in zip(W, bias)]
+    logits = [sum(w * x for w, x in zip(row, normed, strict=True)) + b for row, b in zip(W, bias, strict=True)]
     top = max(logits)
     exps = [math.exp(z - top) for z in logits]
     return [e / sum(exps) for e in exps]
