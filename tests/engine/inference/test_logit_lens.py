@@ -32,7 +32,9 @@ def hand_lens_row(model: GPT, h: list[float]) -> list[float]:
     eps = CONFIG.layer_norm_eps
     normed = [(x - mean) / math.sqrt(var + eps) * g + b for x, g, b in zip(h, gamma, beta, strict=True)]
     W, bias = model.lm_head.weight.tolist(), model.lm_head.bias.tolist()
-    logits = [sum(w * x for w, x in zip(row, normed, strict=True)) + b for row, b in zip(W, bias, strict=True)]
+    logits = [
+        sum(w * x for w, x in zip(row, normed, strict=True)) + b for row, b in zip(W, bias, strict=True)
+    ]
     top = max(logits)
     exps = [math.exp(z - top) for z in logits]
     return [e / sum(exps) for e in exps]
