@@ -124,11 +124,11 @@ class LogitLensView(QWidget):
             for t in range(T):
                 if rank_mode:
                     rank = int(grid.chosen_ranks[layer, t])
-                    text = f"#{rank:,}\n{grid.chosen_probs[layer, t]:.0%}"
+                    text = f"#{rank:,}\n{grid.chosen_probs[layer, t]:.2f}"
                     strength = rank_strength(rank, vocab)
                 else:
                     top = display_char(self._pieces[grid.top_ids[layer, t]])
-                    text = f"{top}\n{grid.top_probs[layer, t]:.0%}"
+                    text = f"{top}\n{grid.top_probs[layer, t]:.2f}"
                     strength = float(grid.top_probs[layer, t])
                 item = table.item(r, t)
                 if item is None:

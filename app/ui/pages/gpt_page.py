@@ -47,6 +47,11 @@ MASK_TIPS = (
     "prefix: the first P characters (P = prefix length) also see each other forwards",
 )
 
+ACTIVATION_TIPS = (
+    "gelu: x·Φ(x), the exact GELU",
+    "gelu_tanh: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), the approximation GPT-2 was trained with",
+)
+
 
 MODEL_FIELDS = (
     FieldSpec("n_layer", "Layers", "Transformer blocks stacked (attention + MLP each)."),
@@ -63,6 +68,11 @@ MODEL_FIELDS = (
               "softmax(QKᵀ/√d_k): off, the scores grow with d_k and the softmax saturates."),
     FieldSpec("tie_weights", "Tie input/output embeddings",
               "The output layer reuses the token embedding matrix (fewer weights)."),
+    FieldSpec("activation", "MLP activation", "\n".join(ACTIVATION_TIPS), choice_tooltips=ACTIVATION_TIPS),
+    FieldSpec("layer_norm_eps", "LayerNorm ε",
+              "LN(h) = (h − μ) / √(σ² + ε) · γ + β: ε keeps the division finite (GPT-2: 1e-5)."),
+    FieldSpec("output_bias", "Output bias",
+              "logits = LN(h_L) W_outᵀ + b: off drops b, as GPT-2 does."),
 )  # fmt: skip
 HPARAM_FIELDS = (
     FieldSpec("weight_decay", "Weight decay (matrices)",
