@@ -314,6 +314,7 @@ class GenerationPanel(QWidget):
         self.model = model_from_snapshot(snapshot).model
         self.model_step = snapshot.step
         self.tokenizer = tokenizer
+        self.legend.setText(f"colour: p({tokenizer.kind})  0")
         self.pending = None
         self.session = None  # it belonged to the old weights
         if shape_changed:

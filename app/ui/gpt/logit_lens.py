@@ -71,7 +71,9 @@ class LogitLensView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setWordWrap(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        columns = self.table.horizontalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # fill the tab; scroll beyond it
+        columns.setMinimumSectionSize(40)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMouseTracking(True)
         self.info = QLabel("The lens follows the text while the model writes.")
@@ -136,8 +138,9 @@ class LogitLensView(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                     table.setItem(r, t, item)
                 item.setText(text)
-                item.setBackground(QBrush(_colour(0.85 * strength)))
-                item.setForeground(QBrush(QColor("white" if strength > 0.55 else "black")))
+                shade = 0.85 * strength  # the darkest blue would hide the text
+                item.setBackground(QBrush(_colour(shade)))
+                item.setForeground(QBrush(QColor("white" if shade > 0.55 else "black")))
                 item.setToolTip(self._describe(layer, t))
         table.setUpdatesEnabled(True)
         if T:
