@@ -9,8 +9,9 @@ finally chosen at t: the token that follows t in the text, or, at the last posit
 follows yet, the output layer's top token.
 
 The view follows a text as the model writes it. ``LensTrack`` keeps the columns it has computed
-and computes only new ones (one unembedding of n_layer + 1 vectors per position: for GPT-2 small
-13 × 768 × 50,257 multiply-adds), until the window is read afresh.
+and unembeds only new positions (n_layer + 1 vectors each: for GPT-2 small 13 × 768 × 50,257
+multiply-adds, about four times the model's own step), until the window is read afresh; the
+newest position's logits are kept, so when its token is chosen only its ranks are recounted.
 """
 
 from __future__ import annotations
@@ -36,10 +37,20 @@ class LensGrid:
 
 
 @torch.no_grad()
+def lens_logits(model: GPT, residuals: torch.Tensor) -> torch.Tensor:
+    """LN_f(h_ℓ,t) W_outᵀ + b for ``residuals`` (n_layer + 1, T, d_model): (n_layer + 1, T, V)."""
+    weight = model.lm_head.weight
+    return model.unembed(residuals.to(weight.device, weight.dtype)).float()
+
+
 def logit_lens(model: GPT, residuals: torch.Tensor, chosen: Sequence[int | None]) -> LensGrid:
     """The lens on ``residuals`` (n_layer + 1, T, d_model); ``chosen[t]`` None = the output's top."""
-    weight = model.lm_head.weight
-    logits = model.unembed(residuals.to(weight.device, weight.dtype)).float()  # (L + 1, T, V)
+    return lens_from_logits(lens_logits(model, residuals), chosen)
+
+
+@torch.no_grad()
+def lens_from_logits(logits: torch.Tensor, chosen: Sequence[int | None]) -> LensGrid:
+    """The grid from the lens' logits (n_layer + 1, T, V)."""
     probs = torch.softmax(logits, dim=-1)
     top_probs, top_ids = probs.max(dim=-1)  # (L + 1, T)
     final_top = top_ids[-1]
@@ -73,7 +84,8 @@ class LensTrack:
     def __init__(self) -> None:
         self.reading: Hashable | None = None
         self.columns: dict[tuple[int, int | None], tuple] = {}  # (position, chosen) → column values
-        self.computed = 0  # columns computed so far (the tests count them)
+        self.open_logits: dict[int, torch.Tensor] = {}  # position → (L + 1, V), nothing chosen yet
+        self.computed = 0  # positions unembedded so far (the tests count them)
 
     def grid(
         self,
@@ -84,12 +96,24 @@ class LensTrack:
         reading: Hashable,
     ) -> LensGrid:
         if reading != self.reading:
-            self.reading, self.columns = reading, {}
+            self.reading, self.columns, self.open_logits = reading, {}, {}
         keys = list(zip(positions, chosen, strict=True))
         missing = [i for i, key in enumerate(keys) if key not in self.columns]
         if missing:
-            fresh = logit_lens(model, residuals[:, missing], [chosen[i] for i in missing])
-            self.computed += len(missing)
+            known = [i for i in missing if positions[i] in self.open_logits]
+            unembed = [i for i in missing if positions[i] not in self.open_logits]
+            logits = torch.empty(0)
+            if unembed:
+                logits = lens_logits(model, residuals[:, unembed])  # (L + 1, n, V)
+                self.computed += len(unembed)
+            parts = {i: logits[:, j] for j, i in enumerate(unembed)}
+            parts.update({i: self.open_logits[positions[i]] for i in known})
+            fresh = lens_from_logits(
+                torch.stack([parts[i] for i in missing], dim=1), [chosen[i] for i in missing]
+            )
+            for i in known:
+                del self.open_logits[positions[i]]  # its token is chosen now
+            self.open_logits.update({positions[i]: parts[i] for i in missing if chosen[i] is None})
             for j, i in enumerate(missing):
                 self.columns[keys[i]] = tuple(
                     values[..., j] for values in (fresh.top_ids, fresh.top_probs, fresh.chosen,

@@ -82,8 +82,8 @@ def test_a_track_computes_each_column_once_while_the_model_writes():
     for _ in range(4):
         session.step()
         grid = show()
-    # each step: the new position, and the last one again now that its token is chosen
-    assert track.computed == 3 + 4 * 2
+    # each step unembeds the new position only (the last one keeps its logits for its chosen token)
+    assert track.computed == 3 + 4
     with torch.no_grad():
         out = model(torch.tensor([session.ids]), capture_residuals=True)
     fresh = logit_lens(model, torch.stack([h[0] for h in out.residuals]), chosen_after(session.ids, 0))
