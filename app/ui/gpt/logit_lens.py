@@ -28,7 +28,7 @@ from app.ui.vae.explain import ExplainNote
 from app.ui.widgets.layout import STRETCH, row
 
 MODES = ("top token and its p", "rank of the chosen token")
-DEFAULT_COLUMNS = 10
+DEFAULT_COLUMNS = 8  # what fits the tab at 1366 × 768
 NOTE = (
     "<b>If the model stopped after layer ℓ, what would it write next?</b> Each row takes the "
     "residual stream h<sub>ℓ</sub> at every position and applies the model's own last step to it, "
