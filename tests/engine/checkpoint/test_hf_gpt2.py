@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from app.engine.checkpoint import CheckpointError, read_checkpoint
+from app.engine.checkpoint import CheckpointError, is_openable, read_checkpoint
 from app.engine.errors import ConfigError
 from app.engine.inference import model_from_checkpoint
 from app.engine.session import RunRequest, RunSession
@@ -66,6 +66,12 @@ def test_cached_step_logits_match_a_full_forward_of_transformers(opened):
             step = ready.model(torch.tensor([[token]]), cache=cache).logits[0, -1]
             ids.append(token)
             assert torch.allclose(step, reference(torch.tensor([ids])).logits[0, -1], atol=1e-4, rtol=0)
+
+
+def test_a_folder_its_config_and_safetensors_files_can_be_dropped(tiny_gpt2, tmp_path):
+    folder, _ = tiny_gpt2
+    assert is_openable(folder) and is_openable(folder / "config.json")
+    assert is_openable(folder / "model.safetensors") and not is_openable(tmp_path)  # no config.json
 
 
 def test_the_weights_file_opens_too_without_prefix_and_with_mask_buffers(opened, tmp_path):
