@@ -77,6 +77,7 @@ class ContextWindow:
         *,
         use_cache: bool = True,
         need_weights: bool = False,
+        need_residuals: bool = False,
         shift: int | None = None,
     ) -> None:
         self.model = model
@@ -86,8 +87,12 @@ class ContextWindow:
         self.tokens = tokens[:, -block:]  # (B, T)
         self.use_cache = use_cache
         self.need_weights = need_weights
+        self.need_residuals = need_residuals
         self.cache: KVCache | None = None
-        self._attention: torch.Tensor | None = None  # (L, H, block, block) of batch item 0
+        # (L, H, C, C) of batch item 0, C the capacity: it grows with the text (doubling up to
+        # block_size), so a 1024-token context costs nothing until the text is that long
+        self._attention: torch.Tensor | None = None
+        self._residuals: torch.Tensor | None = None  # (L + 1, C, d_model) of batch item 0
         self.full_reads = 0  # how many times the whole window was read (a viewer may show it)
         self.logits = self._read_all()  # (B, V): the next token's logits
 
@@ -103,19 +108,52 @@ class ContextWindow:
         T = self.length
         return self._attention[:, :, :T, :T]
 
+    @property
+    def residuals(self) -> torch.Tensor | None:
+        """The residual stream of batch item 0 over the window: (n_layer + 1, T, d_model), row 0 the
+        embeddings h_0 and row ℓ the output of block ℓ (with ``need_residuals``)."""
+        return None if self._residuals is None else self._residuals[:, : self.length]
+
+    def _room(self, have: int) -> int:
+        """Slots for the window's tokens: ``have`` if enough, else twice the length (≤ block_size)."""
+        return have if have >= self.length else min(self.config.block_size, max(64, 2 * self.length))
+
+    def _grow(self, dtype: torch.dtype) -> None:
+        """Make the attention and residual buffers hold ``length`` tokens, keeping what they hold."""
+        cfg = self.config
+        if self.need_weights:
+            have = 0 if self._attention is None else self._attention.shape[-1]
+            room = self._room(have)
+            if room > have:
+                grown = torch.zeros((cfg.n_layer, cfg.n_head, room, room), dtype=dtype)
+                if self._attention is not None:
+                    grown[:, :, :have, :have] = self._attention
+                self._attention = grown
+        if self.need_residuals:
+            have = 0 if self._residuals is None else self._residuals.shape[1]
+            if self._room(have) > have:
+                grown = torch.zeros((cfg.n_layer + 1, self._room(have), cfg.d_model), dtype=dtype)
+                if self._residuals is not None:
+                    grown[:, :have] = self._residuals
+                self._residuals = grown
+
     @torch.no_grad()
     def _read_all(self) -> torch.Tensor:
         self.full_reads += 1
         self.cache = self.model.new_cache(self.tokens.shape[0]) if self.use_cache else None
-        out = self.model(self.tokens, cache=self.cache, need_weights=self.need_weights)
+        out = self.model(
+            self.tokens,
+            cache=self.cache,
+            need_weights=self.need_weights,
+            capture_residuals=self.need_residuals,
+        )
+        self._grow(out.logits.dtype)
+        T = self.length
         if self.need_weights:
-            block = self.config.block_size
-            if self._attention is None:
-                shape = (self.config.n_layer, self.config.n_head, block, block)
-                self._attention = torch.zeros(shape, dtype=out.logits.dtype)
             self._attention.zero_()
-            T = self.length
             self._attention[:, :, :T, :T] = torch.stack([a[0] for a in out.attentions]).cpu()
+        if self.need_residuals:
+            self._residuals[:, :T] = torch.stack([h[0] for h in out.residuals]).cpu()
         return out.logits[:, -1]
 
     def _cache_still_valid(self) -> bool:
@@ -135,11 +173,19 @@ class ContextWindow:
         if shifted or not self.use_cache or not self._cache_still_valid():
             self.logits = self._read_all()
             return self.logits
-        out = self.model(self.tokens[:, -1:], cache=self.cache, need_weights=self.need_weights)
+        out = self.model(
+            self.tokens[:, -1:],
+            cache=self.cache,
+            need_weights=self.need_weights,
+            capture_residuals=self.need_residuals,
+        )
+        self._grow(out.logits.dtype)
+        T = self.length
         if self.need_weights:
-            T = self.length
             rows = torch.stack([a[0, :, 0] for a in out.attentions])  # (L, H, T): the new query's α
             self._attention[:, :, T - 1, :T] = rows.cpu()
+        if self.need_residuals:
+            self._residuals[:, T - 1] = torch.stack([h[0, 0] for h in out.residuals]).cpu()
         self.logits = out.logits[:, -1]
         return self.logits
 
@@ -196,6 +242,7 @@ class GenerationSession:
         settings: SamplingSettings | None = None,
         use_cache: bool = True,
         capture_attention: bool = True,
+        capture_residuals: bool = False,
         seed: int = 0,
     ) -> None:
         if not prompt_ids:
@@ -208,7 +255,13 @@ class GenerationSession:
         self.steps: list[TokenStep] = []
         device = next(model.parameters()).device
         tokens = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-        self.window = ContextWindow(model, tokens, use_cache=use_cache, need_weights=capture_attention)
+        self.window = ContextWindow(
+            model,
+            tokens,
+            use_cache=use_cache,
+            need_weights=capture_attention,
+            need_residuals=capture_residuals,
+        )
 
     @property
     def window_start(self) -> int:

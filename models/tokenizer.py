@@ -1,13 +1,17 @@
-"""Character-level tokenizer: each distinct character of the training text is one token.
+"""Tokenizers: what the GPT views and samplers need from one (``TextTokenizer``), and the
+character-level tokenizer genplay trains with.
 
-The vocabulary is the sorted list of characters; token id i is ``chars[i]``. It is stored in
-every GPT checkpoint (``to_metadata``) so that a model can always read and write text again.
+Character level: each distinct character of the training text is one token; the vocabulary is
+the sorted list of characters and token id i is ``chars[i]``. It is stored in every GPT
+checkpoint (``to_metadata``) so that a model can always read and write text again. A
+Hugging Face GPT-2's byte-level BPE (``app/engine/bpe_tokenizer.py``) follows the same
+protocol.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 MAX_VOCAB = 65536
 REPLACEMENT_PREFERENCE = ("?", " ", "_")  # what an unknown prompt character becomes, if known
@@ -36,7 +40,41 @@ def describe_char(char: str) -> str:
     return f"U+{ord(char):04X}"
 
 
+class TextTokenizer(Protocol):
+    """What text ↔ token ids needs, for writing text and for labelling views by token."""
+
+    kind: str  # what one token is, in words for the views: "character" or "token"
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    @property
+    def pieces(self) -> Sequence[str]:
+        """The text each token id stands for (``pieces[i]`` for id i): axis labels, the text view."""
+        ...
+
+    @property
+    def start_token(self) -> int:
+        """What an empty prompt starts from."""
+        ...
+
+    @property
+    def replacement(self) -> str: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def encode_lenient(self, text: str) -> tuple[list[int], list[int]]: ...
+
+    def unknown_characters(self, text: str) -> list[str]: ...
+
+    def decode(self, ids: Iterable[int]) -> str: ...
+
+    def to_metadata(self) -> dict[str, Any]: ...
+
+
 class CharTokenizer:
+    kind = "character"
+
     def __init__(self, chars: Sequence[str]) -> None:
         self.chars = tuple(chars)
         self.index = {c: i for i, c in enumerate(self.chars)}
@@ -67,6 +105,18 @@ class CharTokenizer:
     @property
     def vocab_size(self) -> int:
         return len(self.chars)
+
+    @property
+    def pieces(self) -> tuple[str, ...]:
+        return self.chars
+
+    @property
+    def start_token(self) -> int:
+        """A line break if the text has them, else a space, else token 0."""
+        for char in ("\n", " "):
+            if char in self.index:
+                return self.index[char]
+        return 0
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CharTokenizer) and other.chars == self.chars

@@ -16,6 +16,9 @@ where M holds 0 where a query may look and −∞ where it may not:
 Training uses the fused kernel (``F.scaled_dot_product_attention``); the inspection path
 writes the formula out and returns α for every layer and head. A ``KVCache`` keeps K and V
 of the tokens already seen, so generating one more token costs one row of attention.
+
+The same module expresses Hugging Face's GPT-2 (``activation="gelu_tanh"``, ``output_bias=False``,
+``block_size`` = n_positions); ``app/engine/checkpoint/hf_gpt2.py`` maps its weights onto it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from models.config_fields import Ranges, check_ranges
 MAX_PARAMETERS = 200_000_000
 Mask = Literal["causal", "sliding", "prefix"]
 MASKS: tuple[str, ...] = get_args(Mask)
+Activation = Literal["gelu", "gelu_tanh"]  # exact GELU, or the tanh approximation GPT-2 was trained with
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class GPTConfig:
     prefix_len: int = 16  # prefix: the first P positions attend to each other in both directions
     scale_attention: bool = True  # divide QKᵀ by √d_k; off shows how the softmax saturates
     tie_weights: bool = True  # the output layer reuses the token embedding matrix
+    activation: Activation = "gelu"  # the MLP's GELU: exact, or GPT-2's tanh approximation
+    layer_norm_eps: float = 1e-5  # ε in LN(h) = (h − μ) / √(σ² + ε) · γ + β
+    output_bias: bool = True  # logits = LN(h_L) W_outᵀ + b; GPT-2's output layer has no b
 
     RANGES: ClassVar[Ranges] = {
         "vocab_size": (2, 65536),
@@ -60,6 +67,7 @@ class GPTConfig:
         "dropout": (0.0, 0.9),
         "window": (1, 4096),
         "prefix_len": (1, 4096),
+        "layer_norm_eps": (1e-12, 0.1),
     }
 
     @property
@@ -72,7 +80,8 @@ class GPTConfig:
         per_block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d)
         embeddings = self.vocab_size * d + self.block_size * d
         head = 0 if self.tie_weights else self.vocab_size * d
-        return embeddings + self.n_layer * per_block + 2 * d + head + self.vocab_size
+        head_bias = self.vocab_size if self.output_bias else 0
+        return embeddings + self.n_layer * per_block + 2 * d + head + head_bias
 
     def validate(self) -> None:
         check_ranges(self, self.RANGES)
@@ -225,9 +234,10 @@ class MLP(nn.Module):
         self.fc = nn.Linear(config.d_model, 4 * config.d_model)
         self.proj = nn.Linear(4 * config.d_model, config.d_model)
         self.dropout = nn.Dropout(config.dropout)
+        self.approximate = "tanh" if config.activation == "gelu_tanh" else "none"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.proj(F.gelu(self.fc(x))))
+        return self.dropout(self.proj(F.gelu(self.fc(x), approximate=self.approximate)))
 
 
 class Block(nn.Module):
@@ -235,9 +245,9 @@ class Block(nn.Module):
 
     def __init__(self, config: GPTConfig, layer: int) -> None:
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.d_model)
+        self.ln_1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.attn = SelfAttention(config, layer)
-        self.ln_2 = nn.LayerNorm(config.d_model)
+        self.ln_2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.mlp = MLP(config)
 
     def forward(
@@ -252,6 +262,8 @@ class Block(nn.Module):
 class GPTOutput(NamedTuple):
     logits: torch.Tensor  # (B, T, vocab_size): unnormalised log p(next token)
     attentions: tuple[torch.Tensor, ...] | None  # per layer α: (B, H, T, S), with need_weights
+    # h_0 (embeddings), h_1 … h_L (after each block): (B, T, d_model) each, with capture_residuals
+    residuals: tuple[torch.Tensor, ...] | None = None
 
 
 class GPT(nn.Module):
@@ -265,8 +277,8 @@ class GPT(nn.Module):
         self.pos_emb = nn.Embedding(config.block_size, config.d_model)  # E_pos
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config, i) for i in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size)
+        self.ln_f = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         if config.tie_weights:
             self.lm_head.weight = self.tok_emb.weight  # one (vocab, d_model) table both ways
         self.apply(self._init_weights)
@@ -298,11 +310,17 @@ class GPT(nn.Module):
 
     # --- forward --------------------------------------------------------------------------
     def forward(
-        self, idx: torch.Tensor, *, cache: KVCache | None = None, need_weights: bool = False
+        self,
+        idx: torch.Tensor,
+        *,
+        cache: KVCache | None = None,
+        need_weights: bool = False,
+        capture_residuals: bool = False,
     ) -> GPTOutput:
         """idx (B, T) token ids → next-token logits (B, T, V), and α per layer if asked.
 
         With a cache, ``idx`` holds only the new tokens; they follow the ``cache.length`` stored ones.
+        ``capture_residuals`` also returns the residual stream h_0 … h_L (the logit lens reads it).
         """
         B, T = idx.shape
         past = cache.length if cache is not None else 0
@@ -316,13 +334,23 @@ class GPT(nn.Module):
         if mask is None and need_weights and T > 1:  # the written-out softmax needs M spelled out
             mask = allowed_positions(self.config, T, past + T, idx.device)
         attentions = []
+        residuals = [x]
         for block in self.blocks:
             x, weights = block(x, mask, cache, need_weights)
             attentions.append(weights)
+            residuals.append(x)
         if cache is not None:
             cache.advance(T)
-        logits = self.lm_head(self.ln_f(x))  # (B, T, V)
-        return GPTOutput(logits, tuple(attentions) if need_weights else None)
+        logits = self.unembed(x)  # (B, T, V)
+        return GPTOutput(
+            logits,
+            tuple(attentions) if need_weights else None,
+            tuple(residuals) if capture_residuals else None,
+        )
+
+    def unembed(self, h: torch.Tensor) -> torch.Tensor:
+        """The model's last step from a residual stream to next-token logits: LN_f(h) W_outᵀ (+ b)."""
+        return self.lm_head(self.ln_f(h))
 
     def forward_rows(
         self, idx: torch.Tensor, positions: torch.Tensor, allowed: torch.Tensor, cache: RowWrite

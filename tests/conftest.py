@@ -26,3 +26,12 @@ def small_shapes():
     from app.engine.data import load_shapes
 
     return load_shapes(seed=0, count=600, size=32)
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory):
+    """(folder, reference model): a tiny random Hugging Face GPT-2, built once per test run."""
+    from tests.tiny_gpt2 import make_tiny_gpt2
+
+    folder = tmp_path_factory.mktemp("hf") / "tiny-gpt2"
+    return folder, make_tiny_gpt2(folder)

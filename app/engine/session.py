@@ -28,7 +28,7 @@ from app.engine.checkpoint import Checkpoint, CheckpointError, read_checkpoint, 
 from app.engine.control import RunControl
 from app.engine.data import DataBundle, load_dataset
 from app.engine.data.download import Progress, percent_steps, reporting_downloads
-from app.engine.errors import GenplayError
+from app.engine.errors import ConfigError, GenplayError
 from app.engine.events import CheckpointEvent, ModelSnapshot, NoticeEvent, SaveFailedEvent
 from app.engine.setup import build_configs, configs_from_checkpoint, create_task, dataset_for_checkpoint
 from app.engine.tasks import get_task_class
@@ -176,6 +176,10 @@ class RunSession:
 
         ``start_paused`` begins paused after one step, or one task ``action``."""
         self._refuse_while_active("beginning another run")
+        if self._trainer is None and self._checkpoint is not None:
+            refusal = self.task_cls.training_refusal(self._checkpoint)
+            if refusal is not None:
+                raise ConfigError(refusal[0].upper() + refusal[1:])
         if self._trainer is None:  # a new model: only its own checkpoints (or the opened file) count
             self._last_good = self._checkpoint.path if self._checkpoint is not None else None
         control = RunControl(start_paused=start_paused)

@@ -18,10 +18,17 @@ from PySide6.QtGui import (
     QKeySequence,
     QShortcut,
 )
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QTabWidget,
+)
 
 from app import __version__
-from app.engine.checkpoint import CheckpointError, read_checkpoint
+from app.engine.checkpoint import CheckpointError, is_openable, read_checkpoint
 from app.engine.data import load_dataset
 from app.engine.devices import describe_device, resolve_device
 from app.engine.errors import GenplayError
@@ -34,6 +41,8 @@ from app.ui.widgets.exports import NothingToExport
 from app.ui.widgets.save_dialog import ask_export_path
 
 CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"
+OPEN_FILTER = "Checkpoints and Hugging Face GPT-2 (*.safetensors config.json);;All files (*)"
+PROGRESS_FROM_BYTES = 32 * 1024**2  # reading fewer bytes than this is too quick to need a dialog
 
 
 class MainWindow(QMainWindow):
@@ -85,6 +94,12 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&Save checkpoint…", QKeySequence.StandardKey.Save, self.save_dialog)
         quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
         file_menu.addAction(self.open_action)
+        self.open_folder_action = self._action("Open GPT-2 &folder…", None, self.open_folder_dialog)
+        self.open_folder_action.setToolTip(
+            "A Hugging Face GPT-2 folder: config.json, model.safetensors, tokenizer.json (or vocab.json + "
+            "merges.txt)"
+        )
+        file_menu.addAction(self.open_folder_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.setObjectName("recentMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -171,17 +186,42 @@ class MainWindow(QMainWindow):
     # --- opening and saving ---------------------------------------------------------------------
     def open_dialog(self) -> None:
         folder = self.settings.last_folder("checkpoints")
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", folder, CHECKPOINT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", folder, OPEN_FILTER)
+        if path:
+            self.open_checkpoint(path)
+
+    def open_folder_dialog(self) -> None:
+        folder = self.settings.last_folder("checkpoints")
+        path = QFileDialog.getExistingDirectory(self, "Open a Hugging Face GPT-2 folder", folder)
         if path:
             self.open_checkpoint(path)
 
     def open_checkpoint(self, path: str | Path) -> bool:
-        """Validate and open ``path`` on the page of its family; errors are shown, nothing is lost."""
+        """Validate and open ``path`` (a checkpoint, or a Hugging Face GPT-2 folder or one of its
+        files) on the page of its family; errors are shown, nothing is lost."""
+        dialog: QProgressDialog | None = None
+
+        def progress(done: int, total: int) -> None:  # a large model's weights: show how far
+            nonlocal dialog
+            if total < PROGRESS_FROM_BYTES:
+                return
+            if dialog is None:
+                dialog = QProgressDialog(f"Reading {Path(path).name}…", "", 0, 1000, self)
+                dialog.setObjectName("openProgress")
+                dialog.setCancelButton(None)
+                dialog.setWindowModality(Qt.WindowModality.WindowModal)
+                dialog.setMinimumDuration(0)
+            dialog.setValue(int(1000 * done / max(1, total)))
+            QApplication.processEvents()
+
         try:
-            checkpoint = read_checkpoint(path)
+            checkpoint = read_checkpoint(path, progress)
         except CheckpointError as exc:
             self.show_error(f"Could not open {Path(path).name}: {exc}")
             return False
+        finally:
+            if dialog is not None:
+                dialog.close()
         page = self.pages.get(checkpoint.family)
         if page is None:
             self.show_error(f"{Path(path).name} holds a {checkpoint.family} model, which has no page yet.")
@@ -293,7 +333,8 @@ class MainWindow(QMainWindow):
                 "<tr><td><b>Ctrl+O</b></td><td>open a checkpoint</td></tr>"
                 "<tr><td><b>Ctrl+S</b></td><td>save the current model</td></tr>"
                 "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>"
-                "<p>Drop a .safetensors file on the window to open it.</p>")  # fmt: skip
+                "<p>Drop a .safetensors file, or a Hugging Face GPT-2 folder, on the window to open "
+                "it.</p>")  # fmt: skip
         box = QMessageBox(
             QMessageBox.Icon.NoIcon, "Keyboard shortcuts", text, QMessageBox.StandardButton.Ok, self
         )
@@ -307,7 +348,7 @@ class MainWindow(QMainWindow):
         if not mime.hasUrls():
             return None
         for url in mime.urls():
-            if url.isLocalFile() and url.toLocalFile().lower().endswith(".safetensors"):
+            if url.isLocalFile() and is_openable(Path(url.toLocalFile())):
                 return url.toLocalFile()
         return None
 

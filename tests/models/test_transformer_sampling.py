@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from models.text_sampling import GenerationSession, SamplingSettings, sampling_probs
+from models.text_sampling import ContextWindow, GenerationSession, SamplingSettings, sampling_probs
 from models.transformer import GPT, GPTConfig
 
 LOGITS = torch.log(torch.tensor([0.5, 0.25, 0.15, 0.1]))
@@ -75,3 +75,21 @@ def test_same_seed_same_text():
             session.step()
         texts.append(session.ids)
     assert texts[0] == texts[1]
+
+
+def test_the_window_keeps_attention_and_residuals_as_its_buffers_grow_past_64_tokens():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=7, block_size=160, n_layer=2, n_head=2, d_model=8)).eval()
+    ids = torch.randint(0, 7, (1, 100))
+    window = ContextWindow(model, ids[:, :3], use_cache=True, need_weights=True, need_residuals=True)
+    assert window._attention.shape[-1] == 64  # sized by the text, not by the 160-token context
+    for token in ids[0, 3:]:
+        window.push(token.view(1))  # grows to 128 slots, then 160, copying what it holds
+    with torch.no_grad():
+        full = model(ids, need_weights=True, capture_residuals=True)
+    torch.testing.assert_close(
+        window.attention, torch.stack([a[0] for a in full.attentions]), atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        window.residuals, torch.stack([h[0] for h in full.residuals]), atol=1e-5, rtol=0
+    )

@@ -9,6 +9,7 @@ from app.engine.checkpoint.format import (
     read_checkpoint,
     save_checkpoint,
 )
+from app.engine.checkpoint.hf_gpt2 import is_openable
 
 __all__ = [
     "FORMAT_VERSION",
@@ -16,6 +17,7 @@ __all__ = [
     "CheckpointError",
     "checkpoint_bytes",
     "checkpoint_from_bytes",
+    "is_openable",
     "read_checkpoint",
     "save_checkpoint",
 ]

@@ -26,6 +26,7 @@ from torch import nn
 from app.engine.checkpoint.atomic import atomic_write_bytes
 from app.engine.checkpoint.errors import CheckpointError
 from app.engine.checkpoint.header import mapped_file, parse_header
+from app.engine.checkpoint.hf_gpt2 import SUPPORTED, Progress, hf_source, read_hf_gpt2
 from app.engine.errors import GenplayError
 from models.config_fields import config_from_dict, config_to_dict
 
@@ -52,6 +53,7 @@ class Checkpoint:
     train: dict[str, Any] = field(default_factory=dict)
     state_file: str | None = None
     path: Path | None = None
+    origin: str = "genplay"  # or "Hugging Face GPT-2": a model genplay opened but did not write
 
     def build_model(self) -> nn.Module:
         """The model with these weights, on the CPU, in eval mode."""
@@ -131,7 +133,9 @@ def _json_field(metadata: dict[str, str], key: str, name: str, default: Any = No
 def _check_format(metadata: dict[str, str], name: str) -> None:
     version = metadata.get(FORMAT_KEY)
     if version is None:
-        raise CheckpointError(f"{name} is not a genplay checkpoint (its metadata has no format).")
+        raise CheckpointError(
+            f"{name} is not a genplay checkpoint (its metadata has no format); {SUPPORTED}."
+        )
     if version == FORMAT_VERSION:
         return
     if version.isdigit() and int(version) > int(FORMAT_VERSION):
@@ -287,9 +291,14 @@ def checkpoint_from_bytes(
     )
 
 
-def read_checkpoint(path: str | Path) -> Checkpoint:
-    """Load and validate a checkpoint file; every problem is a CheckpointError."""
+def read_checkpoint(path: str | Path, progress: Progress | None = None) -> Checkpoint:
+    """Load and validate a checkpoint file, or a Hugging Face GPT-2 folder (or its
+    model.safetensors); every problem is a CheckpointError. ``progress(done, total)`` hears the
+    bytes read of a GPT-2's weights."""
     path = Path(path)
+    hf = hf_source(path)
+    if hf is not None:
+        return read_hf_gpt2(*hf, progress=progress)
     with mapped_file(path) as data:  # validated from the mapping, never read whole into memory
         checkpoint = checkpoint_from_bytes(data, path.name, lambda: load_safetensors_file(path))
     checkpoint.path = path

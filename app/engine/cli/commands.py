@@ -11,13 +11,14 @@ import numpy as np
 
 from app.engine.checkpoint import Checkpoint, read_checkpoint
 from app.engine.cli.outputs import check_writable, checkpoint_target
-from app.engine.cli.progress import ProgressPrinter
+from app.engine.cli.progress import ProgressPrinter, read_with_progress
 from app.engine.cli.serve_commands import loadtest_command, serve_command
 from app.engine.data.download import percent_steps
 from app.engine.errors import ConfigError, GenplayError
 from app.engine.events import NoticeEvent
 from app.engine.images import save_png_grid
 from app.engine.inference import model_from_checkpoint
+from app.engine.inference.loading import tokenizer_from_metadata
 from app.engine.inference.sampling import sample_model
 from app.engine.session import RunRequest, RunSession
 from app.engine.setup import configs_from_checkpoint, split_overrides
@@ -121,7 +122,7 @@ def train_command(args) -> int:
 
 def inspect_command(args) -> int:
     try:
-        checkpoint = read_checkpoint(args.file)
+        checkpoint = read_with_progress(args.file)
     except GenplayError as exc:
         return fail(str(exc))
     tensors = {
@@ -131,6 +132,7 @@ def inspect_command(args) -> int:
     parameters = sum(int(t.numel()) for t in {id(t): t for t in checkpoint.tensors.values()}.values())
     report = {
         "file": str(args.file),
+        "origin": checkpoint.origin,
         "family": checkpoint.family,
         "step": checkpoint.step,
         "config": config_to_dict(checkpoint.config),
@@ -140,12 +142,17 @@ def inspect_command(args) -> int:
         "resumable": bool(checkpoint.state_file),
         "tensors": tensors,
     }
-    if checkpoint.tokenizer is not None:
-        report["vocabulary_size"] = len(checkpoint.tokenizer.get("chars", []))
+    tokenizer = tokenizer_from_metadata(checkpoint.tokenizer)
+    if tokenizer is not None:
+        report["vocabulary_size"] = tokenizer.vocab_size
+        report["tokenizer"] = tokenizer.kind
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{args.file}: {checkpoint.family} at step {checkpoint.step}, {parameters:,} parameters")
+    origin = f" ({checkpoint.origin})" if checkpoint.origin != "genplay" else ""
+    print(f"{args.file}: {checkpoint.family}{origin} at step {checkpoint.step}, {parameters:,} parameters")
+    if tokenizer is not None:
+        print(f"tokens:  {tokenizer.vocab_size:,} ({tokenizer.kind}s)")
     print("config:  " + json.dumps(report["config"]))
     if checkpoint.data:
         print("data:    " + json.dumps(checkpoint.data))
@@ -178,7 +185,7 @@ def _sample_options(args, task_cls: type[Task]) -> dict:
 
 def sample_command(args) -> int:
     try:
-        checkpoint = read_checkpoint(args.file)
+        checkpoint = read_with_progress(args.file)
         task_cls = get_task_class(checkpoint.family)
         options = _sample_options(args, task_cls)
         count = args.n if args.n is not None else task_cls.default_sample_count

@@ -67,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"genplay {__version__}")
-    parser.add_argument("--open", metavar="FILE", help="open the app with this checkpoint loaded")
+    parser.add_argument(
+        "--open",
+        metavar="FILE",
+        help="open the app with this checkpoint (or Hugging Face GPT-2 folder) loaded",
+    )
     parser.add_argument(
         "--self-test", action="store_true", help="check every family and shipped checkpoint, then exit"
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
+from app.engine.checkpoint import Checkpoint, read_checkpoint
 from app.engine.events import (
     CheckpointEvent,
     FinishedEvent,
@@ -44,3 +46,22 @@ class ProgressPrinter:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def read_with_progress(path: str | Path) -> Checkpoint:
+    """``read_checkpoint`` with a byte count on stderr while a large model's weights are read
+    (a Hugging Face GPT-2; tqdm stays quiet when stderr is not a terminal)."""
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc="reading weights", file=sys.stderr,
+                       leave=False, disable=None)  # fmt: skip
+        bar.update(done - bar.n)
+
+    try:
+        return read_checkpoint(path, progress)
+    finally:
+        if bar is not None:
+            bar.close()

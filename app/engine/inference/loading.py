@@ -16,10 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from app.engine.bpe_tokenizer import BPETokenizer
 from app.engine.checkpoint import Checkpoint, read_checkpoint
 from app.engine.events import ModelSnapshot
 from app.engine.random_streams import untouched_global_generator
-from models.tokenizer import CharTokenizer
+from models.tokenizer import CharTokenizer, TextTokenizer
 
 
 @dataclass
@@ -30,7 +31,7 @@ class ReadyModel:
     config: Any
     model: nn.Module
     step: int
-    tokenizer: CharTokenizer | None = None
+    tokenizer: TextTokenizer | None = None
     data: dict[str, Any] = field(default_factory=dict)  # the checkpoint's dataset description
     path: Path | None = None
 
@@ -56,9 +57,14 @@ def _ready(
     return model.to(device).eval()
 
 
-def tokenizer_from_metadata(metadata: Any) -> CharTokenizer | None:
-    """The tokenizer a checkpoint or snapshot carries (text families), else None."""
-    return CharTokenizer.from_metadata(metadata) if metadata is not None else None
+def tokenizer_from_metadata(metadata: Any) -> TextTokenizer | None:
+    """The tokenizer a checkpoint or snapshot carries (text families), else None: characters, or
+    a GPT-2's byte-level BPE; ValueError with one sentence when the metadata is malformed."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, dict) and metadata.get("type") == "bpe":
+        return BPETokenizer.from_metadata(metadata)
+    return CharTokenizer.from_metadata(metadata)
 
 
 def model_from_snapshot(snapshot: ModelSnapshot, device: str | torch.device = "cpu") -> ReadyModel:

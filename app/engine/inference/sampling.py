@@ -2,7 +2,7 @@
 
 VAE:  x = decoder(z),  z ~ N(0, I)          (prior samples; ``decode_codes`` for given z)
 WGAN: x = G(z),        z ~ N(0, I)          (images, or points for 2-D data)
-GPT:  x_{t+1} ~ softmax(logits_t / T), cut by top-k / top-p, one character at a time
+GPT:  x_{t+1} ~ softmax(logits_t / T), cut by top-k / top-p, one token at a time
 Every draw takes its own seeded generator: the global RNG belongs to training.
 """
 
@@ -16,7 +16,7 @@ import torch
 from app.engine.errors import ConfigError
 from app.engine.inference.loading import ReadyModel
 from models.text_sampling import SamplingSettings, generate
-from models.tokenizer import CharTokenizer, UnknownCharactersError
+from models.tokenizer import TextTokenizer, UnknownCharactersError
 
 
 @dataclass
@@ -54,15 +54,13 @@ def draw_samples(ready: ReadyModel, n: int, seed: int) -> Samples:
     raise ConfigError(f"drawing samples needs a VAE or a WGAN-GP, and this is a {ready.family} model.")
 
 
-def start_token(tokenizer: CharTokenizer) -> int:
-    """What an empty prompt starts from: a line break if the text has them, else a space."""
-    for char in ("\n", " "):
-        if char in tokenizer.index:
-            return tokenizer.index[char]
-    return 0
+def start_token(tokenizer: TextTokenizer) -> int:
+    """What an empty prompt starts from: characters, a line break if the text has them, else a
+    space; GPT-2, its end-of-text token."""
+    return tokenizer.start_token
 
 
-def prompt_ids(tokenizer: CharTokenizer, prompt: str) -> list[int]:
+def prompt_ids(tokenizer: TextTokenizer, prompt: str) -> list[int]:
     """The prompt's token ids (an empty prompt: the start token); unknown characters: ConfigError."""
     prompt = prompt.replace("\r\n", "\n")
     try:
@@ -75,7 +73,7 @@ def prompt_ids(tokenizer: CharTokenizer, prompt: str) -> list[int]:
 def continue_prompt(
     ready: ReadyModel, prompt: str, n: int, max_new: int, settings: SamplingSettings, seed: int
 ) -> list[str]:
-    """``n`` continuations of ``prompt`` (the prompt included), each ``max_new`` characters longer."""
+    """``n`` continuations of ``prompt`` (the prompt included), each ``max_new`` tokens longer."""
     if ready.family != "gpt" or ready.tokenizer is None:
         raise ConfigError(f"writing text needs a GPT, and this is a {ready.family} model.")
     try:

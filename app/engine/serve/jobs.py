@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from models.tokenizer import CharTokenizer
+from models.tokenizer import TextTokenizer
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,12 @@ class ModelInfo:
     family: str  # "gpt", "vae" or "wgan"
     step: int
     config: Any  # the family's config dataclass
-    tokenizer: CharTokenizer | None  # gpt only
+    tokenizer: TextTokenizer | None  # gpt only
     latent_dim: int | None  # vae and wgan
     is_image: bool  # samples are images (N, C, H, W); False: points (N, 2) or text
 
 
-def model_info(name: str, family: str, step: int, config: Any, tokenizer: CharTokenizer | None) -> ModelInfo:
+def model_info(name: str, family: str, step: int, config: Any, tokenizer: TextTokenizer | None) -> ModelInfo:
     """A served model's description from its checkpoint's family and config."""
     latent_dim = getattr(config, "latent_dim", None)
     shape = getattr(config, "input_shape", None) or getattr(config, "data_shape", None)

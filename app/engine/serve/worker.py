@@ -70,7 +70,7 @@ def write_texts(ready: ReadyModel, order: RunBatch, send: Callable[[TextChunks],
     requests = [text_request(ready, job) for job in order.jobs if isinstance(job, GenerateJob)]
 
     def on_step(step: dict[int, int]) -> None:
-        chunks = {i: tokenizer.chars[token] for i, token in step.items() if order.streaming[i]}
+        chunks = {i: tokenizer.pieces[token] for i, token in step.items() if order.streaming[i]}
         if chunks:
             send(TextChunks(order.batch_id, chunks))
 

@@ -128,6 +128,12 @@ class Task(ABC):
         """Validate family-specific checkpoint metadata (e.g. the GPT's vocabulary)."""
         return None
 
+    @classmethod
+    def training_refusal(cls, checkpoint: Any) -> str | None:
+        """One sentence saying why runs cannot continue ``checkpoint`` (e.g. a GPT-2 genplay only
+        opens), or None when they can."""
+        return None
+
     # --- training -----------------------------------------------------------------------
     @abstractmethod
     def make_batches(self, seed: int) -> Any:

@@ -20,6 +20,7 @@ from app.engine.data.bundle import DataBundle
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
 from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures, thin_older_half
+from app.engine.inference.loading import tokenizer_from_metadata
 from app.engine.inference.sampling import start_token
 from app.engine.inference.visuals import GPTVisuals, TextSample
 from app.engine.optim_step import guarded_update
@@ -135,11 +136,23 @@ class GPTTask(Task):
     def check_checkpoint_extras(cls, config: GPTConfig, tokenizer: Any) -> None:
         if tokenizer is None:
             raise ValueError("the checkpoint stores no vocabulary, so its model cannot read or write text")
-        chars = CharTokenizer.from_metadata(tokenizer)
-        if chars.vocab_size != config.vocab_size:
+        text_tokenizer = tokenizer_from_metadata(tokenizer)
+        if text_tokenizer.vocab_size != config.vocab_size:
             raise ValueError(
-                f"its vocabulary has {chars.vocab_size} characters but the model reads {config.vocab_size}"
+                f"its vocabulary has {text_tokenizer.vocab_size} {text_tokenizer.kind}s "
+                f"but the model reads {config.vocab_size}"
             )
+
+    @classmethod
+    def training_refusal(cls, checkpoint: Any) -> str | None:
+        """genplay trains on character text; a model that reads BPE tokens (GPT-2) is for looking
+        inside and writing."""
+        if tokenizer_from_metadata(checkpoint.tokenizer).kind == "character":
+            return None
+        return (
+            "this GPT reads BPE tokens (a GPT-2): genplay opens it to look inside and write, and trains "
+            "only character-level GPTs — press New model (or leave out --resume) to train one."
+        )
 
     @property
     def tokenizer(self) -> CharTokenizer:

@@ -38,15 +38,17 @@ from app.engine.inference.gpt_views import (
     token_weights,
     window_attention_stats,
 )
+from app.engine.inference.logit_lens import LensTrack, chosen_after
 from app.engine.inference.sampling import start_token
 from app.ui.gpt.charts import EntropyLine, SurprisalPlot, TopKBars
 from app.ui.gpt.head_toggles import HeadToggles
 from app.ui.gpt.heatmaps import AttentionGrid, AttentionHeatmap, EntropyMap
+from app.ui.gpt.logit_lens import LogitLensView
 from app.ui.gpt.palette import display_char, probability_gradient_css
 from app.ui.gpt.token_text import TokenText
 from app.ui.widgets.layout import STRETCH, across, column, down, row
 from models.text_sampling import GenerationSession, SamplingSettings
-from models.tokenizer import CharTokenizer, describe_char
+from models.tokenizer import TextTokenizer, describe_char
 from models.transformer import GPT
 
 DEFAULT_PROMPT = "The "
@@ -70,8 +72,8 @@ class GenerationPanel(QWidget):
         self.setObjectName("gptGeneratePanel")
         self.model: GPT | None = None
         self.model_step: int | None = None
-        self.tokenizer: CharTokenizer | None = None
-        self.pending: tuple[ModelSnapshot, CharTokenizer] | None = None  # newer weights, not yet used
+        self.tokenizer: TextTokenizer | None = None
+        self.pending: tuple[ModelSnapshot, TextTokenizer] | None = None  # newer weights, not yet used
         self.session: GenerationSession | None = None
         self.session_prompt: str | None = None
         self.seed = 0
@@ -199,6 +201,8 @@ class GenerationPanel(QWidget):
         self.entropy_map = EntropyMap("gptEntropyMap")
         self.entropy_line = EntropyLine("gptEntropyLine")
         self.toggles = HeadToggles("gptHeadToggles")
+        self.lens = LogitLensView()
+        self.lens_track = LensTrack()
 
     def _build_layout(self) -> None:
         buttons = column(self.generate_button, self.pause_button)
@@ -230,6 +234,7 @@ class GenerationPanel(QWidget):
         self.head_tabs.setObjectName("gptHeadTabs")
         self.head_tabs.addTab(self.head_grid, "Heads of the layer")
         self.head_tabs.addTab(column(entropy_title, (self.entropy_map, 1), self.toggles), "Entropy, ablation")
+        self.head_tabs.addTab(self.lens, "Logit lens")
         body = across([520, 820], left, across([430, 380], middle, self.head_tabs))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -268,10 +273,12 @@ class GenerationPanel(QWidget):
         self.heatmap.rowClicked.connect(self._row_clicked)
         self.head_grid.tileClicked.connect(self.head_select.setCurrentIndex)
         self.head_tabs.currentChanged.connect(self._refresh_attention)
+        self.head_tabs.currentChanged.connect(self._refresh_lens)
+        self.lens.columns.valueChanged.connect(self._refresh_lens)
         self.entropy_map.cellClicked.connect(self._select_head)
 
     # --- the model ------------------------------------------------------------------------
-    def set_model(self, snapshot: ModelSnapshot | None, tokenizer: CharTokenizer | None) -> None:
+    def set_model(self, snapshot: ModelSnapshot | None, tokenizer: TextTokenizer | None) -> None:
         """New weights (a training snapshot or an opened checkpoint), or None when there is no model."""
         if snapshot is None or tokenizer is None:
             self.pause()
@@ -299,7 +306,7 @@ class GenerationPanel(QWidget):
             self._adopt(*self.pending)
             self._start_session()
 
-    def _adopt(self, snapshot: ModelSnapshot, tokenizer: CharTokenizer) -> None:
+    def _adopt(self, snapshot: ModelSnapshot, tokenizer: TextTokenizer) -> None:
         shape_changed = self.model is None or (
             (self.model.config.n_layer, self.model.config.n_head)
             != (snapshot.config.n_layer, snapshot.config.n_head)
@@ -307,6 +314,7 @@ class GenerationPanel(QWidget):
         self.model = model_from_snapshot(snapshot).model
         self.model_step = snapshot.step
         self.tokenizer = tokenizer
+        self.legend.setText(f"colour: p({tokenizer.kind})  0")
         self.pending = None
         self.session = None  # it belonged to the old weights
         if shape_changed:
@@ -370,12 +378,13 @@ class GenerationPanel(QWidget):
             settings=self.sampling_settings(),
             use_cache=self.kv_cache.isChecked(),
             capture_attention=True,
+            capture_residuals=True,
             seed=self.seed,
         )
         self._apply_gates()
         self.session_prompt = prompt
         self.pinned = self.hovered = None
-        self.text.set_prompt([self.tokenizer.chars[i] for i in ids], set(replaced))
+        self.text.set_prompt([self.tokenizer.pieces[i] for i in ids], set(replaced))
         self._refresh_views()
         self._update_buttons()
 
@@ -449,7 +458,7 @@ class GenerationPanel(QWidget):
         seconds = time.perf_counter() - started
         ema = self.seconds_per_token
         self.seconds_per_token = seconds if ema is None else EMA * ema + (1 - EMA) * seconds
-        self.text.append_token(self.tokenizer.chars[record.token], record.prob)
+        self.text.append_token(self.tokenizer.pieces[record.token], record.prob)
         if self.session.window.length <= before:  # the window was full and shifted
             self.text.dim_before(self.session.window_start)
             self.message.setText(
@@ -466,8 +475,9 @@ class GenerationPanel(QWidget):
             return
         ms = 1000 * self.seconds_per_token
         cache = "on" if self.kv_cache.isChecked() else "off"
+        unit = "char" if self.tokenizer is None or self.tokenizer.kind == "character" else "token"
         self.rate_label.setText(
-            f"model: {ms:.1f} ms/char = {1 / self.seconds_per_token:,.0f} chars/s (KV cache {cache})"
+            f"model: {ms:.1f} ms/{unit} = {1 / self.seconds_per_token:,.0f} {unit}s/s (KV cache {cache})"
         )
 
     def _update_buttons(self) -> None:
@@ -514,6 +524,7 @@ class GenerationPanel(QWidget):
         self.entropy_map.clear_map()
         self.entropy_line.set_entropy(np.zeros(0), None, False)
         self.top_k_bars.clear_bars()
+        self.lens.clear_grid()
         self.surprisal.set_series(np.zeros(0), np.zeros(0), np.zeros(0))
         self.text.clear_attention()
 
@@ -522,22 +533,40 @@ class GenerationPanel(QWidget):
             return
         self._refresh_attention()
         self._refresh_top_k()
+        self._refresh_lens()
         self.surprisal.set_series(*surprisal_series(self.session.steps, self.session.prompt_length))
+
+    def _refresh_lens(self, *_args) -> None:
+        """The logit lens over the text's last positions (computed only while its tab is shown)."""
+        session = self.session
+        if session is None or session.window.residuals is None or not self.lens.isVisible():
+            return
+        window = session.window
+        count = min(self.lens.columns.value(), window.length)
+        first = len(session.ids) - count  # in the whole text
+        positions = list(range(first, len(session.ids)))
+        reading = (id(session), window.full_reads)
+        residuals = window.residuals[:, window.length - count :]
+        grid = self.lens_track.grid(
+            self.model, residuals, positions, chosen_after(session.ids, first), reading
+        )
+        pieces = self.tokenizer.pieces
+        self.lens.set_grid(grid, [pieces[i] for i in session.ids[first:]], pieces, first)
 
     def _refresh_top_k(self) -> None:
         if self.session is None:
             return
-        chars = self.tokenizer.chars
+        chars = self.tokenizer.pieces
         self.top_k_bars.set_distribution(
             self.session.next_distribution().numpy(),
             self.session.next_sampling_distribution().numpy(),
             chars,
         )
         tail = "".join(display_char(chars[i]) for i in self.session.ids[-12:])
-        self.top_k_title.setText(f"Next character after “…{tail}”")
+        self.top_k_title.setText(f"Next {self.tokenizer.kind} after “…{tail}”")
 
     def window_chars(self) -> list[str]:
-        return [self.tokenizer.chars[i] for i in self.session.ids[self.session.window_start :]]
+        return [self.tokenizer.pieces[i] for i in self.session.ids[self.session.window_start :]]
 
     def _refresh_attention(self, *_args) -> None:
         session = self.session

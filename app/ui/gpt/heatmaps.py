@@ -112,7 +112,10 @@ class AttentionHeatmap(pg.PlotWidget):
             return
         T, S = self.values.shape
         side = min(self.view.width(), self.view.height()) or 300.0  # the map is square on screen
-        self.getAxis("bottom").setTicks(_char_ticks(self.chars[-S:], side * S / max(S, T)))
+        keys = self.chars[-S:]
+        longest = max((len(display_char(c)) for c in keys), default=1)  # BPE tokens are words
+        spacing = max(13.0, 7.0 * longest + 4.0)  # labels side by side must not overlap
+        self.getAxis("bottom").setTicks(_char_ticks(keys, side * S / max(S, T), spacing))
         self.getAxis("left").setTicks(_char_ticks(self.chars[-T:], side * T / max(S, T)))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -31,10 +31,9 @@ VISIBLE_CHARS = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 
 def display_char(char: str) -> str:
-    """A visible stand-in for one character (space, line break, tab, control characters)."""
-    if char in VISIBLE_CHARS:
-        return VISIBLE_CHARS[char]
-    return char if char.isprintable() else "·"
+    """A visible stand-in for a character, or for each character of a token's text (space,
+    line break, tab, control characters): ' the' → '␣the'."""
+    return "".join(VISIBLE_CHARS.get(c, c if c.isprintable() else "·") for c in char)
 
 
 def attention_rgba(alpha: np.ndarray, allowed: np.ndarray | None, boost: bool = False) -> np.ndarray:

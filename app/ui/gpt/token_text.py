@@ -24,10 +24,9 @@ REPLACED_COLOR = QColor("#c62828")
 OUTSIDE_COLOR = QColor("#9a9a9a")  # text that has left the model's context window
 
 
-def shown_text(char: str) -> str:
-    if char in SHOWN_AS:
-        return SHOWN_AS[char]
-    return char if char.isprintable() else "·"
+def shown_text(piece: str) -> str:
+    """How a token's text is drawn (a character, or a BPE token's characters each)."""
+    return "".join(SHOWN_AS.get(c, c if c.isprintable() else "·") for c in piece)
 
 
 class TokenText(QTextEdit):

@@ -287,7 +287,11 @@ class FamilyPage(QWidget):
             return
         steps = int(settings.pop("steps"))
         request = RunRequest(steps, self.bar.dataset.currentText().strip(), settings)
-        self.session.begin(request, start_paused=start_paused, action=action)
+        try:
+            self.session.begin(request, start_paused=start_paused, action=action)
+        except GenplayError as exc:
+            self.show_message(f"Cannot start: {exc}", NoticeLevel.ERROR)
+            return
         thread = TrainingThread(self.session)
         for signal, slot in self._thread_slots(thread):
             signal.connect(slot)

@@ -37,7 +37,7 @@ from app.ui.widgets.exports import NO_MODEL_HINT, check_exportable, export_widge
 from app.ui.widgets.layout import STRETCH, across, column, down, row, scrolled
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.settings_form import FieldSpec
-from models.tokenizer import CharTokenizer
+from models.tokenizer import TextTokenizer
 
 GENERATE_HINT = f"{NO_MODEL_HINT}, then let it write on the Generate tab"
 SAMPLES_HINT = "they are written while the model trains (every 'Text sample every' steps)"
@@ -45,6 +45,11 @@ MASK_TIPS = (
     "causal: each character attends to itself and everything before it",
     "sliding: only to the last w characters (w = window)",
     "prefix: the first P characters (P = prefix length) also see each other forwards",
+)
+
+ACTIVATION_TIPS = (
+    "gelu: x·Φ(x), the exact GELU",
+    "gelu_tanh: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), the approximation GPT-2 was trained with",
 )
 
 
@@ -63,6 +68,11 @@ MODEL_FIELDS = (
               "softmax(QKᵀ/√d_k): off, the scores grow with d_k and the softmax saturates."),
     FieldSpec("tie_weights", "Tie input/output embeddings",
               "The output layer reuses the token embedding matrix (fewer weights)."),
+    FieldSpec("activation", "MLP activation", "\n".join(ACTIVATION_TIPS), choice_tooltips=ACTIVATION_TIPS),
+    FieldSpec("layer_norm_eps", "LayerNorm ε",
+              "LN(h) = (h − μ) / √(σ² + ε) · γ + β: ε keeps the division finite (GPT-2: 1e-5)."),
+    FieldSpec("output_bias", "Output bias",
+              "logits = LN(h_L) W_outᵀ + b: off drops b, as GPT-2 does."),
 )  # fmt: skip
 HPARAM_FIELDS = (
     FieldSpec("weight_decay", "Weight decay (matrices)",
@@ -193,7 +203,8 @@ class GPTPage(FamilyPage):
         # in scroll areas: a small window scrolls these views instead of growing to fit them
         self.generation_tab = scrolled(self.generation)
         self.views.addTab(self.generation_tab, "Generate")
-        self.views.addTab(scrolled(self.probe), "Attention while learning")
+        self.probe_tab = scrolled(self.probe)
+        self.views.addTab(self.probe_tab, "Attention while learning")
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.views, 1)
@@ -238,7 +249,7 @@ class GPTPage(FamilyPage):
             self.readout.setText(" · ".join(parts))
 
     # --- the model the views use --------------------------------------------------------------
-    def _tokenizer_for(self, snapshot: ModelSnapshot) -> CharTokenizer | None:
+    def _tokenizer_for(self, snapshot: ModelSnapshot) -> TextTokenizer | None:
         metadata = snapshot.extras.get("tokenizer")
         if metadata is None and self.loaded_checkpoint is not None:
             metadata = self.loaded_checkpoint.tokenizer
@@ -254,7 +265,17 @@ class GPTPage(FamilyPage):
         self.generation.set_model(snapshot, tokenizer)
 
     def _probe_opened_model(self, checkpoint: Checkpoint) -> None:
-        """One capture of the probe text for an opened model, so that tab is not empty."""
+        """One capture of the probe text for an opened model, so that tab is not empty. A model
+        genplay cannot train (a GPT-2) has no story of learning: that tab is switched off."""
+        trainable = self.task_cls.training_refusal(checkpoint) is None
+        index = self.views.indexOf(self.probe_tab)
+        self.views.setTabEnabled(index, trainable)
+        self.views.setTabToolTip(
+            index,
+            "" if trainable else "This follows a training run; genplay does not train this model",
+        )
+        if not trainable:
+            return
         ready = model_from_checkpoint(checkpoint)
         prompt = self.form.value("probe_prompt") or DEFAULT_PROBE
         text, replaced, alpha = probe_attention(ready.model, ready.tokenizer, prompt)
@@ -268,6 +289,7 @@ class GPTPage(FamilyPage):
         super().new_model()
         if not self.is_active:
             self.probe.clear()
+            self.views.setTabEnabled(self.views.indexOf(self.probe_tab), True)
             self.samples.clear()
             self.sample_select.clear()
             self.sample_text.clear()
