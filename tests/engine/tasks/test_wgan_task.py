@@ -134,8 +134,8 @@ def test_each_lipschitz_option_trains_points_and_images(lipschitz, small_shapes)
             assert isinstance(task.critic_optimizer, torch.optim.RMSprop)
             c = task.hparams.clip_value
             assert all(float(p.detach().abs().max()) <= c + 1e-7 for p in task.model.critic.parameters())
-        if lipschitz == "spectral":  # a spectrally normalised critic has ‖∇D‖ ≤ 1 (ReLU: ≤ Π σ = 1)
-            assert metrics["grad_norm_mean"] <= 1.0 + 1e-3
+        if lipschitz == "spectral":  # each layer's operator norm is 1, so ‖∇D‖ ≤ 1 (a pushed critic's
+            assert metrics["grad_norm_mean"] <= 1.0 + 1e-2  # too: tests/models/test_wgan.py)
 
 
 @pytest.mark.parametrize("lipschitz", ["gp", "clip", "spectral"])
@@ -173,6 +173,21 @@ def test_resume_restores_the_fixed_noise_and_continues_exactly(lipschitz, tmp_pa
     trainer.run()
     for key, value in straight.model.state_dict().items():
         assert torch.allclose(value, resumed.model.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("gan_loss", ["minimax", "nonsaturating"])
+def test_the_original_gan_losses_train_with_the_papers_settings_and_report_the_jsd(gan_loss):
+    data = load_dataset("8gaussians")
+    overrides = {**SMALL_POINTS, "gan_loss": gan_loss}
+    model_config, hparams, _train = build_configs("wgan", data, overrides)
+    assert (model_config.lipschitz, hparams.n_critic) == ("none", 1)  # Goodfellow et al.: k = 1
+    kept, _h, _t = build_configs("wgan", data, {**overrides, "lipschitz": "gp"})
+    assert kept.lipschitz == "gp"  # what the user sets wins over what the loss implies
+    task = points_task(gan_loss=gan_loss)
+    metrics = task.train_step(task.make_batches(0).next, 0)
+    assert "wasserstein" not in metrics and 0.0 <= metrics["d_real"] <= 1.0  # D is a probability
+    assert metrics["jsd"] == pytest.approx(math.log(2.0) - metrics["critic_loss"] / 2, rel=1e-5)
+    assert set(task.evaluate(task.validation_batches())) == {"jsd", "d_real", "d_fake"}
 
 
 def test_fixed_noise_depends_only_on_the_seed_and_travels_with_snapshots():
