@@ -82,7 +82,7 @@ GAN_CURVES = {
     "d_fake": "E[D(G(z))]",
 }
 WGAN_RIGHT_LABEL = "W1 estimate E[D(x)] − E[D(G(z))]"
-GAN_RIGHT_LABEL = "JSD estimate log 2 − ½·L_D · probabilities"
+GAN_RIGHT_LABEL = "JSD estimate · D's probabilities"
 WGAN_ARROWS = ("→ ∇ₓD(x)", "Where the generator's loss −E[D(G(z))] pushes each sample: up the critic's slope")
 GAN_ARROWS = ("→ −∇ₓL_G", "Where the generator's loss pushes each sample (longest arrow scaled to a fixed "
               "length; the map's title gives its size): for the minimax loss, D(x)·∇ₓℓ, which vanishes "
@@ -246,7 +246,7 @@ class WGANPage(FamilyPage):
         plot.add_series("jsd", "JSD estimate", right_axis=True, color="#111111")
         plot.add_series("val_jsd", "validation JSD", smoothed=False, right_axis=True, color="#7f7f7f")
         plot.add_series("d_real", "E[D(x)]", right_axis=True, color="#2ca02c")
-        plot.add_series("d_fake", "E[D(G(z))]", right_axis=True, color="#d62728")
+        plot.add_series("d_fake", "E[D(G(z))]", right_axis=True, color="#e377c2")
         plot.plot.setLabel("left", "losses · penalty · ‖∇D‖ at interpolates")
         plot.set_right_label(WGAN_RIGHT_LABEL)
         plot.plot.setToolTip(LOSS_TIP)

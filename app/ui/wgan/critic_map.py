@@ -157,14 +157,16 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         self.real.setVisible(self.options["real"])
         inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
         outside = int(len(points) - inside.sum())
-        name = "discriminator D(x) = P(real)" if frame.probability else "critic D(x)"
-        title = f"{name} over the plane · step {frame.step:,}"
+        # kept short: a title wider than the plot pushes the colour bar out of the widget
+        parts = [PROBABILITY_LABEL if frame.probability else "critic D(x)", f"step {frame.step:,}"]
         if frame.probability and frame.gradients is not None and len(frame.gradients):
             # arrows are drawn at one length: the push's size is what shows the minimax loss saturating
-            push = float(np.linalg.norm(frame.gradients, axis=1).max())
-            title = f"D(x) = P(real) · step {frame.step:,} · longest push {push:.1e}"
-        if outside:  # kept short: a title wider than the plot pushes the colour bar out of the widget
-            title = f"{name} · step {frame.step:,} · {outside} of {len(points)} samples off the map"
+            parts.append(f"longest push {float(np.linalg.norm(frame.gradients, axis=1).max()):.1e}")
+        if outside:
+            parts.append(f"{outside} of {len(points)} off the map")
+        elif not frame.probability:
+            parts[0] += " over the plane"
+        title = " · ".join(parts)
         self.plot.setTitle(title, size="10pt")
 
     # --- the region shown ------------------------------------------------------------------------

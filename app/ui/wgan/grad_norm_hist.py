@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 
 BINS = 40
 TITLE = "‖∇D‖₂ at the interpolates αx + (1 − α)G(z)"
-LOGIT_TITLE = "‖∇ℓ‖₂ of D's logit at the interpolates αx + (1 − α)G(z)"
+LOGIT_TITLE = "‖∇ℓ‖₂ (D's logit) at αx + (1 − α)G(z)"
 
 
 class GradNormHistogram(pg.PlotWidget):
