@@ -84,9 +84,9 @@ GAN_CURVES = {
 WGAN_RIGHT_LABEL = "W1 estimate E[D(x)] − E[D(G(z))]"
 GAN_RIGHT_LABEL = "JSD estimate · D's probabilities"
 WGAN_ARROWS = ("→ ∇ₓD(x)", "Where the generator's loss −E[D(G(z))] pushes each sample: up the critic's slope")
-GAN_ARROWS = ("→ −∇ₓL_G", "Where the generator's loss pushes each sample (longest arrow scaled to a fixed "
-              "length; the map's title gives its size): for the minimax loss, D(x)·∇ₓℓ, which vanishes "
-              "where D rejects the fakes")  # fmt: skip
+GAN_ARROWS = ("→ −∇ₓL_G", "Where the generator's loss pushes each sample (the longest arrow is drawn at a "
+              "fixed length; the map's title gives its size, “push”): for the minimax loss D(x)·∇ₓℓ, which "
+              "vanishes where D rejects the fakes")  # fmt: skip
 SAMPLES_TITLE = "samples G(z) from one fixed noise batch"
 GP_TIP = "Gradient penalty (WGAN-GP): λ·E[(‖∇x̂ D(x̂)‖₂ − 1)²] keeps the critic 1-Lipschitz softly."
 CLIP_TIP = "Weight clipping (original WGAN): every critic weight in [−c, c] after each update; RMSProp."

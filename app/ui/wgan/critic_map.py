@@ -136,7 +136,9 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         self.image.setImage(values, levels=scale, autoLevels=False)
         self.image.setRect(QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy))
         self.colorbar.setLevels(scale)
-        self.colorbar.axis.setLabel(PROBABILITY_LABEL if frame.probability else "D(x)")
+        self.colorbar.getAxis("left").setLabel(
+            PROBABILITY_LABEL if frame.probability else "D(x)"
+        )  # its label
         if self.options["contours"]:
             levels = np.linspace(low, high, CONTOUR_LEVELS + 2)[1:-1]
             segments = contour_segments(values, levels)
@@ -161,9 +163,10 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         parts = [PROBABILITY_LABEL if frame.probability else "critic D(x)", f"step {frame.step:,}"]
         if frame.probability and frame.gradients is not None and len(frame.gradients):
             # arrows are drawn at one length: the push's size is what shows the minimax loss saturating
-            parts.append(f"longest push {float(np.linalg.norm(frame.gradients, axis=1).max()):.1e}")
+            parts.append(f"push {float(np.linalg.norm(frame.gradients, axis=1).max()):.1e}")
         if outside:
-            parts.append(f"{outside} of {len(points)} off the map")
+            parts.append(f"{outside} off the map" if frame.probability else
+                         f"{outside} of {len(points)} samples off the map")  # fmt: skip
         elif not frame.probability:
             parts[0] += " over the plane"
         title = " · ".join(parts)

@@ -77,3 +77,4 @@ def test_a_gan_frame_shows_d_as_a_probability_and_the_generators_own_push(qtbot)
     qtbot.addWidget(view)
     view.show_frame(frame)
     assert view.colorbar.levels() == (0.0, 1.0) and "P(real)" in view.plot.titleLabel.text
+    assert view.colorbar.getAxis("left").labelText == "D(x) = P(real)"
