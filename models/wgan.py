@@ -90,8 +90,14 @@ class WGANConfig:
         "hidden_dims": LAYER_WIDTHS,
         "conv_channels": CONV_CHANNELS,
     }
-    # a stored config without these keys was written before they existed, with this behaviour
-    LEGACY_DEFAULTS: ClassVar[dict[str, Any]] = {"spectral_conv": "kernel"}
+
+    @staticmethod
+    def legacy_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+        """What a stored config written before a key existed meant by its absence, where that is
+        not today's default: a spectrally normalised conv critic used PyTorch's kernel norm."""
+        if stored.get("lipschitz") == "spectral" and stored.get("arch") == "conv":
+            return {"spectral_conv": "kernel"}
+        return {}
 
     @property
     def is_probability(self) -> bool:

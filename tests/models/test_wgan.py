@@ -293,6 +293,8 @@ def test_older_checkpoints_rebuild_pytorchs_kernel_norm_with_its_tensor_names():
     assert shapes["critic.net.0.parametrizations.weight.0._u"] == (32,)  # PyTorch's (C_out,)
     assert shapes["critic.net.0.parametrizations.weight.0._v"] == (16,)  # and (C_in·k·k,)
     assert WGANConfig().spectral_conv == "operator"  # new models get the exact norm
+    stored_gp = {**stored, "lipschitz": "gp"}  # where the norm was never used, today's default
+    assert config_from_dict(WGANConfig, stored_gp).spectral_conv == "operator"
 
 
 def test_clip_weights_puts_every_critic_weight_in_range():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import struct
 
 import numpy as np
 import pytest
@@ -152,6 +154,28 @@ def test_checkpoints_of_every_lipschitz_option_round_trip(lipschitz, tmp_path):
     with torch.no_grad():
         assert torch.equal(model.sample(z), task.model.sample(z))
         x = torch.randn(16, 2)
+        assert torch.allclose(model.critic(x), task.model.critic(x))
+
+
+def test_a_checkpoint_from_before_the_conv_operator_norm_opens_with_its_own_critic(small_shapes, tmp_path):
+    task = images_task(small_shapes, lipschitz="spectral", spectral_conv="kernel", steps=1)
+    trainer = Trainer(task)
+    trainer.run()
+    path = trainer.save(tmp_path / "old.safetensors")
+    data = path.read_bytes()  # rewrite its config as an older genplay wrote it: without the new keys
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + size])
+    config = json.loads(header["__metadata__"]["config"])
+    del config["spectral_conv"], config["gan_loss"]
+    header["__metadata__"]["config"] = json.dumps(config)
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + size :])
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.config.spectral_conv == "kernel" and checkpoint.config.gan_loss == "wasserstein"
+    model = checkpoint.build_model()
+    model.eval(), task.model.eval()
+    x = torch.rand(4, *task.model_config.data_shape)
+    with torch.no_grad():
         assert torch.allclose(model.critic(x), task.model.critic(x))
 
 
