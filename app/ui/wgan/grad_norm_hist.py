@@ -17,6 +17,12 @@ from PySide6.QtWidgets import QWidget
 BINS = 40
 TITLE = "‖∇D‖₂ at the interpolates αx + (1 − α)G(z)"
 LOGIT_TITLE = "‖∇ℓ‖₂ (D's logit) at αx + (1 − α)G(z)"
+TIP = (
+    "Gradient penalty: the bars gather around the target 1. Weight clipping: far below it. Spectral "
+    "normalisation: at most 1 everywhere (each layer, convolutions included, is divided by its operator "
+    "norm), a bound and not a target, so the bars may sit well below 1."
+)
+LOGIT_TIP = "The original GAN's discriminator D = sigmoid(ℓ): nothing constrains ‖∇ℓ‖, so there is no target."
 
 
 class GradNormHistogram(pg.PlotWidget):
@@ -38,11 +44,13 @@ class GradNormHistogram(pg.PlotWidget):
         self.addItem(self.target)
         self.norms: np.ndarray | None = None
         self.title = TITLE
+        self.setToolTip(TIP)
         self.setMinimumHeight(150)
 
     def set_logit_norms(self, logit: bool) -> None:
         """True for the original GAN's losses: the norms are of D's logit, with no target of 1."""
         self.title = LOGIT_TITLE if logit else TITLE
+        self.setToolTip(LOGIT_TIP if logit else TIP)
         self.target.setVisible(not logit)
         if self.norms is None:
             self.setTitle(self.title, size="10pt")
