@@ -208,7 +208,7 @@ def critic_layer_norms(critic: Critic) -> list[float]:
     return norms
 
 
-SPECTRAL_IMAGES = {"data_shape": (1, 16, 16), "latent_dim": 4, "arch": "conv", "conv_channels": (8, 16),
+SPECTRAL_IMAGES = {"data_shape": (1, 8, 8), "latent_dim": 4, "arch": "conv", "conv_channels": (8, 16),
                    "lipschitz": "spectral"}  # fmt: skip
 
 
@@ -244,18 +244,20 @@ def test_spectral_norm_makes_each_critic_layer_1_lipschitz():
     critic = Critic(WGANConfig(**SPECTRAL_IMAGES))
     # push it: maximise E[D(a)] − E[D(b)] for two fixed batches, which wants a steep critic; every
     # training forward also runs one power iteration per layer
-    a, b = torch.rand(32, 1, 16, 16), 0.5 * torch.rand(32, 1, 16, 16)
+    a, b = torch.rand(32, 1, 8, 8), 0.5 * torch.rand(32, 1, 8, 8)
     optimizer = torch.optim.Adam(critic.parameters(), lr=3e-3)
     for _ in range(30):
         loss = critic(b).mean() - critic(a).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert -loss.item() > 2.0  # the push worked: the critic separates the batches by a margin
+    # the push worked: D separates the batches by over half of what the best linear 1-Lipschitz
+    # critic does (‖E[a] − E[b]‖ ≈ ¼·√64 = 2)
+    assert -loss.item() > 1.2
     critic.eval()
     for norm in critic_layer_norms(critic):  # each layer's own norm, measured independently
         assert norm == pytest.approx(1.0, abs=0.01)
-    x = torch.cat([a, b, torch.rand(32, 1, 16, 16)]).requires_grad_(True)
+    x = torch.cat([a, b, torch.rand(32, 1, 8, 8)]).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x)
     norms = grad.flatten(1).norm(dim=1)
     assert float(norms.max()) <= 1.0 + 0.01  # ‖∇D‖ ≤ Π ‖layer‖ · Lip(LeakyReLU) ≈ 1
