@@ -207,6 +207,10 @@ def test_the_original_gan_losses_train_with_the_papers_settings_and_report_the_j
     assert (model_config.lipschitz, hparams.n_critic) == ("none", 1)  # Goodfellow et al.: k = 1
     kept, _h, _t = build_configs("wgan", data, {**overrides, "lipschitz": "gp"})
     assert kept.lipschitz == "gp"  # what the user sets wins over what the loss implies
+    resumed = build_configs(
+        "wgan", data, {**overrides, "lipschitz": "gp"}, base_hparams=WGANTask.default_hparams()
+    )
+    assert resumed[1].n_critic == 5  # a resumed run keeps its own hparams, whatever its loss implies
     task = points_task(gan_loss=gan_loss)
     metrics = task.train_step(task.make_batches(0).next, 0)
     assert "wasserstein" not in metrics and 0.0 <= metrics["d_real"] <= 1.0  # D is a probability
