@@ -33,16 +33,26 @@ def main() -> int:
         print(f"{args.points} has shape {points.shape}, not (N, 2)", file=sys.stderr)
         return 2
     toy = TOY_SETS[args.dataset]
+    modes = len(toy.centers())
+    print(f"{len(points)} samples, {args.dataset}: {modes} modes, component σ = {toy.mode_std:.4f}")
+    for line in coverage_lines(points, args.dataset, args.min_share):
+        print(line)
+    return 0
+
+
+def coverage_lines(points: np.ndarray, dataset: str, min_share: float = 0.01) -> list[str]:
+    """One line per radius (3σ, 5σ, 10σ): modes hit, the share of samples near a mode, per mode."""
+    toy = TOY_SETS[dataset]
     centers = toy.centers().numpy()
-    print(f"{len(points)} samples, {args.dataset}: {len(centers)} modes, component σ = {toy.mode_std:.4f}")
+    lines = []
     for sigmas in (3, 5, 10):
         radius = sigmas * toy.mode_std
-        cover = mode_coverage(points, centers, radius, args.min_share)
-        print(
+        cover = mode_coverage(points, centers, radius, min_share)
+        lines.append(
             f"  within {sigmas:>2}σ ({radius:.3f}): modes hit {cover.modes_hit}/{cover.modes}, "
             f"samples near a mode {100 * cover.near_share:.1f}%  per mode {cover.counts.tolist()}"
         )
-    return 0
+    return lines
 
 
 if __name__ == "__main__":

@@ -93,7 +93,12 @@ def config_from_dict(cls: type[T], data: Any) -> T:
     unknown = sorted(set(data) - names)
     if unknown:
         raise ValueError(f"the model config has unknown field(s): {', '.join(unknown[:5])}")
-    kwargs = {name: _coerce(name, hints[name], value) for name, value in data.items()}
+    # a key missing from stored JSON takes the behaviour the file was written with, where the class
+    # says it differs from today's default (legacy_defaults)
+    legacy_defaults = getattr(cls, "legacy_defaults", None)
+    legacy = legacy_defaults(data) if callable(legacy_defaults) else {}
+    legacy = {k: v for k, v in legacy.items() if k in names and k not in data}
+    kwargs = {name: _coerce(name, hints[name], value) for name, value in {**legacy, **data}.items()}
     config = cls(**kwargs)
     validate = getattr(config, "validate", None)
     if callable(validate):

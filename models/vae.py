@@ -8,6 +8,12 @@ We minimise the negative ELBO per example, in nats:
     KL_i = ½ (μ_i² + σ_i² − log σ_i² − 1)
 
 With free bits λ > 0 each dimension's KL is floored: loss = reconstruction + β · Σ_i max(λ, KL_i).
+
+The likelihood p(x|z) per pixel j, with the decoder's output o_j (fixed scales, so only o is learnt):
+
+    bernoulli:  −log p = −[x_j log σ(o_j) + (1 − x_j) log(1 − σ(o_j))]      (BCE with logits)
+    gaussian:   −log p = ½ (x_j − o_j)² + ½ log 2π                        (σ² = 1)
+    laplace:    −log p = |x_j − o_j| / b + log 2b                          (b = 1: an ℓ1 term)
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from models.config_fields import (
 )
 
 LOG_2PI = math.log(2.0 * math.pi)
+LAPLACE_SCALE = 1.0  # b of the Laplace likelihood, fixed like the Gaussian's σ = 1
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class VAEConfig:
     arch: Literal["mlp", "conv"] = "mlp"
     hidden_dims: tuple[int, ...] = (400,)  # MLP: 784 → 400 → 20, the classic example
     conv_channels: tuple[int, ...] = (32, 64)  # conv: each layer halves H and W
-    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
+    likelihood: Literal["bernoulli", "gaussian", "laplace"] = "bernoulli"
 
     RANGES: ClassVar[Ranges] = {
         "latent_dim": (1, 512),
@@ -85,7 +92,7 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 
 
 class VAE(nn.Module):
-    """Gaussian encoder q(z|x), standard-normal prior p(z), Bernoulli or Gaussian decoder p(x|z)."""
+    """Gaussian encoder q(z|x), standard-normal prior p(z), Bernoulli, Gaussian or Laplace decoder p(x|z)."""
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
@@ -137,7 +144,8 @@ class VAE(nn.Module):
         return mu + sigma * eps
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """p(x|z) parameters: z (B, latent_dim) → (B, C, H, W) logits (Bernoulli) or means."""
+        """p(x|z) parameters: z (B, latent_dim) → (B, C, H, W) logits (Bernoulli) or means (Gaussian,
+        Laplace)."""
         hidden = self.decoder_body(z)
         if self.config.arch == "mlp":
             return self.decoder_out(hidden).view(-1, *self.config.input_shape)
@@ -148,7 +156,7 @@ class VAE(nn.Module):
         out = self.decode_logits(z)
         if self.config.likelihood == "bernoulli":
             return torch.sigmoid(out)  # mean of Bernoulli(logits)
-        return out.clamp(0.0, 1.0)  # mean of N(x̂, 1), shown clipped to the pixel range
+        return out.clamp(0.0, 1.0)  # mean of N(x̂, 1) or Laplace(x̂, b), shown clipped to the pixel range
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x → (decoder output, μ, log σ²) with one sampled z."""
@@ -161,9 +169,12 @@ class VAE(nn.Module):
         if self.config.likelihood == "bernoulli":
             # −Σ_j [x_j log p_j + (1 − x_j) log(1 − p_j)],  p = sigmoid(logits)
             nll = F.binary_cross_entropy_with_logits(out, x, reduction="none")
-        else:
+        elif self.config.likelihood == "gaussian":
             # −log N(x; x̂, 1) = ½ (x − x̂)² + ½ log 2π  per pixel
             nll = 0.5 * (x - out) ** 2 + 0.5 * LOG_2PI
+        else:
+            # −log Laplace(x; x̂, b) = |x − x̂| / b + log 2b  per pixel
+            nll = (x - out).abs() / LAPLACE_SCALE + math.log(2.0 * LAPLACE_SCALE)
         return nll.flatten(1).sum(dim=1)
 
     @staticmethod

@@ -1,11 +1,11 @@
-"""Wasserstein GAN with gradient penalty (Gulrajani et al., 2017).
+"""Wasserstein GAN with gradient penalty (Gulrajani et al., 2017), and the original GAN beside it.
 
 The critic D estimates the Wasserstein-1 distance between the data p_r and the generator's
 distribution p_g through the Kantorovich–Rubinstein duality,
 
     W1(p_r, p_g) = sup_{‖D‖_L ≤ 1}  E_x~p_r[D(x)] − E_z~p(z)[D(G(z))],
 
-so the two players minimise
+so the two players minimise (gan_loss = "wasserstein")
 
     critic:     L_D = E[D(G(z))] − E[D(x)] + λ · GP
     generator:  L_G = −E[D(G(z))]
@@ -13,7 +13,20 @@ so the two players minimise
 with the 1-Lipschitz constraint enforced by one of
     "gp":       GP = E[(‖∇_x̂ D(x̂)‖₂ − 1)²],  x̂ = α x + (1 − α) G(z),  α ~ U(0, 1) per example
     "clip":     every critic weight clipped to [−c, c] after each update (the original WGAN)
-    "spectral": each critic layer's weight divided by its largest singular value (Miyato et al.)
+    "spectral": each critic layer's weight divided by its operator norm (Miyato et al.): a linear
+                layer's largest singular value, a convolution's norm as a map on its input shape
+                (``models/conv_spectral_norm.py``), so each layer is 1-Lipschitz and so is D
+    "none":     no constraint (the original GAN's discriminator has none)
+
+The original GAN (Goodfellow et al., 2014) instead has a discriminator D(x) = sigmoid(ℓ(x)), a
+probability from the same network's output ℓ (a logit), and plays (gan_loss = "minimax")
+
+    discriminator: L_D = −E[log D(x)] − E[log(1 − D(G(z)))]
+    generator:     L_G = E[log(1 − D(G(z)))]          (minimax: saturates when D(G(z)) ≈ 0)
+               or  L_G = −E[log D(G(z))]              (gan_loss = "nonsaturating", the paper's fix)
+
+computed from logits: −log D = softplus(−ℓ), −log(1 − D) = softplus(ℓ). At the optimal D,
+−L_D = 2·JSD(p_r ‖ p_g) − log 4, so log 2 − ½·L_D estimates the Jensen–Shannon divergence.
 
 MLP networks for 2-D points; small convolutional networks for images. The critic has no
 batch normalisation: the penalty is per example, and batch norm would couple the examples.
@@ -24,10 +37,12 @@ transposed convolutions, which leave checkerboard artefacts on sharp-edged image
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -40,8 +55,16 @@ from models.config_fields import (
     check_range,
     check_ranges,
 )
+from models.conv_spectral_norm import conv_operator_spectral_norm
 
-Lipschitz = Literal["gp", "clip", "spectral"]
+Lipschitz = Literal["gp", "clip", "spectral", "none"]
+GanLoss = Literal["wasserstein", "minimax", "nonsaturating"]
+LOG_2 = math.log(2.0)
+# what the original GAN paper does (Goodfellow et al., 2014, Algorithm 1: k = 1 discriminator step
+# per generator step, "the least expensive option", and no constraint on D); the settings form
+# and ``--set gan_loss=…`` apply these unless the user sets them too
+ORIGINAL_GAN_SETTINGS: dict[str, Any] = {"lipschitz": "none", "n_critic": 1}
+WGAN_GP_SETTINGS: dict[str, Any] = {"lipschitz": "gp", "n_critic": 5}
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,10 @@ class WGANConfig:
     hidden_dims: tuple[int, ...] = (128, 128, 128)  # MLP: widths of the hidden layers
     conv_channels: tuple[int, ...] = (32, 64)  # conv: each critic layer halves H and W (CPU-sized)
     lipschitz: Lipschitz = "gp"
+    # "spectral" on a conv layer: its operator norm (exact), or PyTorch's flattened-kernel norm,
+    # which does not bound the layer; checkpoints written before this key existed used "kernel"
+    spectral_conv: Literal["operator", "kernel"] = "operator"
+    gan_loss: GanLoss = "wasserstein"
     # conv generator only; the defaults rebuild checkpoints written before these existed
     generator_upsampling: Literal["transposed", "nearest"] = "transposed"
     generator_batch_norm: bool = False
@@ -63,6 +90,19 @@ class WGANConfig:
         "hidden_dims": LAYER_WIDTHS,
         "conv_channels": CONV_CHANNELS,
     }
+
+    @staticmethod
+    def legacy_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+        """What a stored config written before a key existed meant by its absence, where that is
+        not today's default: a spectrally normalised conv critic used PyTorch's kernel norm."""
+        if stored.get("lipschitz") == "spectral" and stored.get("arch") == "conv":
+            return {"spectral_conv": "kernel"}
+        return {}
+
+    @property
+    def is_probability(self) -> bool:
+        """True for the original GAN's losses: D(x) = sigmoid(network output) is a probability."""
+        return self.gan_loss != "wasserstein"
 
     @property
     def is_image(self) -> bool:
@@ -99,12 +139,19 @@ class WGANConfig:
 
 
 class CriticLoss(NamedTuple):
-    """The critic's objective and its terms for one batch."""
+    """The critic's (discriminator's) objective and its terms for one batch."""
 
-    total: torch.Tensor  # scalar: E[D(G(z))] − E[D(x)] + λ·GP — what the critic minimises
-    wasserstein: torch.Tensor  # scalar: E[D(x)] − E[D(G(z))], the W1 estimate
+    total: torch.Tensor  # scalar: the adversarial loss + λ·GP — what the critic minimises
+    divergence: torch.Tensor  # scalar: the W1 estimate (wasserstein) or the JSD estimate (GAN losses)
     penalty: torch.Tensor  # scalar: GP = E[(‖∇x̂ D(x̂)‖₂ − 1)²]
     grad_norms: torch.Tensor  # (B,): ‖∇x̂ D(x̂)‖₂ per example, detached
+    d_real: torch.Tensor  # scalar: E[D(x)] (a probability for the GAN losses)
+    d_fake: torch.Tensor  # scalar: E[D(G(z))]
+
+
+class AdversarialTerms(NamedTuple):
+    loss: torch.Tensor  # scalar, differentiable: L_D without the penalty
+    divergence: torch.Tensor  # scalar: E[D(x)] − E[D(G(z))] (W1) or log 2 − ½·L_D (JSD)
     d_real: torch.Tensor  # scalar: E[D(x)]
     d_fake: torch.Tensor  # scalar: E[D(G(z))]
 
@@ -191,8 +238,26 @@ class Critic(nn.Module):
                 in_ch = ch
             layers += [nn.Flatten(), nn.Linear(chans[-1] * (h // factor) * (w // factor), 1)]
         if config.lipschitz == "spectral":
-            layers = [spectral_norm(m) if isinstance(m, (nn.Linear, nn.Conv2d)) else m for m in layers]
+            layers = self._spectrally_normalised(layers, config)
         self.net = nn.Sequential(*layers)
+
+    @staticmethod
+    def _spectrally_normalised(layers: list[nn.Module], config: WGANConfig) -> list[nn.Module]:
+        """Each Linear and Conv2d divided by its operator norm (conv: on the shape it is applied to)."""
+        out: list[nn.Module] = []
+        shape = tuple(config.data_shape)
+        for layer in layers:
+            if isinstance(layer, nn.Conv2d):
+                if config.spectral_conv == "operator":
+                    layer = conv_operator_spectral_norm(layer, shape)
+                else:  # PyTorch's flattened-kernel norm: older checkpoints rebuild exactly
+                    layer = spectral_norm(layer)
+                _, h, w = shape
+                shape = (layer.out_channels, h // 2, w // 2)  # each critic conv halves H and W
+            elif isinstance(layer, nn.Linear):
+                layer = spectral_norm(layer)  # a matrix: its largest singular value is its norm
+            out.append(layer)
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)  # (B,)
@@ -218,16 +283,35 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     return GradientPenalty(((norms - 1.0) ** 2).mean(), norms)
 
 
-def critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None,
-                gp_lambda: float) -> CriticLoss:  # fmt: skip
-    """L_D = E[D(G(z))] − E[D(x)] + λ·GP for a batch; ``fake`` must not carry G's graph.
+def adversarial_terms(real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                      gan_loss: GanLoss = "wasserstein") -> AdversarialTerms:  # fmt: skip
+    """The critic's loss from its outputs on real (B,) and generated (B,) examples.
 
-    With λ = 0 (weight clipping, spectral norm) GP is only measured, not minimised; with
-    ``alpha=None`` it is not even measured (penalty NaN, no norms), which saves a backward pass.
+    wasserstein:  L_D = E[D(G(z))] − E[D(x)]
+    minimax, nonsaturating (ℓ = the network's output, D = sigmoid(ℓ)):
+                  L_D = −E[log D(x)] − E[log(1 − D(G(z)))] = E[softplus(−ℓ(x))] + E[softplus(ℓ(G(z)))]
     """
-    d_real = critic(real).mean()  # E[D(x)]
-    d_fake = critic(fake).mean()  # E[D(G(z))]
-    total = d_fake - d_real
+    if gan_loss == "wasserstein":
+        d_real, d_fake = real_scores.mean(), fake_scores.mean()  # E[D(x)], E[D(G(z))]
+        return AdversarialTerms(d_fake - d_real, (d_real - d_fake).detach(), d_real.detach(), d_fake.detach())
+    real_term = F.softplus(-real_scores).mean()  # −E[log D(x)]
+    fake_term = F.softplus(fake_scores).mean()  # −E[log(1 − D(G(z)))]
+    loss = real_term + fake_term
+    jsd = LOG_2 - 0.5 * loss.detach()  # log 2 − ½·L_D: the JSD at the optimal D
+    return AdversarialTerms(loss, jsd, torch.sigmoid(real_scores).mean().detach(),
+                            torch.sigmoid(fake_scores).mean().detach())  # fmt: skip
+
+
+def critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None,
+                gp_lambda: float, gan_loss: GanLoss = "wasserstein") -> CriticLoss:  # fmt: skip
+    """L_D + λ·GP for a batch (L_D from ``adversarial_terms``); ``fake`` must not carry G's graph.
+
+    With λ = 0 (weight clipping, spectral norm, no constraint) GP is only measured, not
+    minimised; with ``alpha=None`` it is not even measured (penalty NaN, no norms), which saves a
+    backward pass.
+    """
+    terms = adversarial_terms(critic(real), critic(fake), gan_loss)
+    total = terms.loss
     if alpha is None:
         penalty, norms = torch.full((), float("nan")), real.new_empty(0)
     else:
@@ -235,13 +319,27 @@ def critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha
         penalty, norms = gp.penalty, gp.norms
         if gp_lambda > 0:
             total = total + gp_lambda * penalty
-    return CriticLoss(total, (d_real - d_fake).detach(), penalty.detach(), norms.detach(),
-                      d_real.detach(), d_fake.detach())  # fmt: skip
+    return CriticLoss(total, terms.divergence, penalty.detach(), norms.detach(), terms.d_real, terms.d_fake)
 
 
-def generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
-    """L_G = −E[D(G(z))]: move the samples to where the critic scores them as real."""
-    return -critic(fake).mean()
+def generator_loss_per_example(fake_scores: torch.Tensor, gan_loss: GanLoss = "wasserstein") -> torch.Tensor:
+    """Each generated example's term of L_G, (B,), from the critic's outputs on G(z) (B,).
+
+    wasserstein:    −D(G(z))
+    minimax:        log(1 − D(G(z))) = −softplus(ℓ(G(z)))
+    nonsaturating:  −log D(G(z))     = softplus(−ℓ(G(z)))
+    """
+    if gan_loss == "wasserstein":
+        return -fake_scores
+    if gan_loss == "minimax":
+        return -F.softplus(fake_scores)
+    return F.softplus(-fake_scores)
+
+
+def generator_loss(critic: nn.Module, fake: torch.Tensor, gan_loss: GanLoss = "wasserstein") -> torch.Tensor:
+    """L_G = the mean of ``generator_loss_per_example``: −E[D(G(z))] for the WGAN, moving the
+    samples to where the critic scores them as real."""
+    return generator_loss_per_example(critic(fake), gan_loss).mean()
 
 
 class WGAN(nn.Module):

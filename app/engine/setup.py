@@ -45,7 +45,10 @@ def build_configs(
 ) -> tuple[Any, Any, TrainConfig]:
     """The family's defaults (or the given bases) with ``overrides`` applied and validated."""
     task_cls = get_task_class(family)
-    train_changes, model_changes, hparam_changes = split_overrides(family, overrides or {})
+    overrides = overrides or {}
+    if base_model_config is None and base_hparams is None:  # a fresh run; a resumed one keeps its own
+        overrides = {**task_cls.implied_settings(overrides), **overrides}
+    train_changes, model_changes, hparam_changes = split_overrides(family, overrides)
     train = base_train or task_cls.default_train_config()
     train = TrainConfig.from_dict({**train.to_dict(), **train_changes})
     train.validate()

@@ -56,7 +56,7 @@ def _tiny(likelihood: str) -> VAE:
     return VAE(VAEConfig(input_shape=(1, 2, 2), latent_dim=2, hidden_dims=(3,), likelihood=likelihood))
 
 
-@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian", "laplace"])
 def test_loss_terms_equal_hand_computation(likelihood):
     model = _tiny(likelihood)
     x = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]], [[[0.0, 1.0], [1.0, 1.0]]]])
@@ -69,13 +69,23 @@ def test_loss_terms_equal_hand_computation(likelihood):
     if likelihood == "bernoulli":
         p = torch.sigmoid(out)
         nll = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(dim=(1, 2, 3))
-    else:
+    elif likelihood == "gaussian":
         nll = (0.5 * (x - out) ** 2 + 0.5 * math.log(2 * math.pi)).sum(dim=(1, 2, 3))
+    else:  # Laplace with b = 1
+        nll = ((x - out).abs() + math.log(2.0)).sum(dim=(1, 2, 3))
     kl_dims = (0.5 * (mu**2 + logvar.exp() - logvar - 1)).mean(dim=0)
     assert terms.reconstruction.item() == pytest.approx(nll.mean().item(), rel=1e-5)
     assert torch.allclose(terms.kl_per_dim, kl_dims, atol=1e-6)
     assert terms.kl.item() == pytest.approx(kl_dims.sum().item(), rel=1e-5)
     assert terms.total.item() == pytest.approx(nll.mean().item() + 2.0 * kl_dims.sum().item(), rel=1e-5)
+
+
+def test_laplace_nll_of_a_two_pixel_image_by_hand():
+    model = VAE(VAEConfig(input_shape=(1, 2, 2), latent_dim=1, hidden_dims=(2,), likelihood="laplace"))
+    x = torch.tensor([[[[1.0, 0.0]]]])  # one 1 × 2 image: the NLL only sums over pixels
+    out = torch.tensor([[[[0.75, 0.5]]]])  # b = 1: |1 − ¾| + |0 − ½| + 2·log 2 = 0.75 + 1.386294…
+    assert model.reconstruction_nll(x, out).item() == pytest.approx(0.75 + 2 * math.log(2.0), rel=1e-6)
+    assert torch.equal(model.decode_logits(torch.zeros(1, 1)).clamp(0, 1), model.decode(torch.zeros(1, 1)))
 
 
 def test_free_bits_floor_each_dimension():

@@ -17,7 +17,7 @@ from app.engine.events import (
     ProgressEvent,
 )
 
-SHOWN = ("loss", "recon", "kl", "critic_loss", "gen_loss", "wasserstein", "val_loss")
+SHOWN = ("loss", "recon", "kl", "critic_loss", "gen_loss", "wasserstein", "jsd", "val_loss")
 
 
 class ProgressPrinter:

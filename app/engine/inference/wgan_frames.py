@@ -3,8 +3,9 @@
 The GUI never touches the model being trained: ``FrameRenderer`` keeps its own WGAN (a
 ``SnapshotModel``, rebuilt only when the config changes), loads each snapshot's weights into it,
 and computes a ``WGANFrame``: the generator's samples from the fixed noise and, for 2-D data,
-the critic's values over the plane and the direction ∇ₓD(x) in which the generator's loss
-pushes each sample. Plain NumPy/PyTorch, no Qt.
+the critic's values over the plane (for the original GAN's losses D(x) = sigmoid(ℓ(x)), a
+probability) and the direction −∇ₓL_G in which the generator's loss pushes each sample (∇ₓD(x)
+for the WGAN). Plain NumPy/PyTorch, no Qt.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.engine.animation import render_plane
 from app.engine.events import ModelSnapshot
 from app.engine.images import tile_images, to_pil
 from app.engine.inference.loading import SnapshotModel
-from models.wgan import WGAN, gradient_penalty
+from models.wgan import WGAN, generator_loss_per_example, gradient_penalty
 
 Extent = tuple[float, float, float, float]  # x0, x1, y0, y1
 MAP_RESOLUTION = 100  # critic values on a 100 × 100 grid …
@@ -36,7 +37,8 @@ class WGANFrame:
     critic: np.ndarray | None = None  # (R, R) float32: D at the grid, row 0 at y0 (2-D only)
     extent: Extent | None = None
     arrow_starts: np.ndarray | None = None  # (K, 2): generated points that get an arrow (2-D only)
-    gradients: np.ndarray | None = None  # (K, 2): ∇ₓD at those points
+    gradients: np.ndarray | None = None  # (K, 2): −∇ₓL_G at those points (∇ₓD for the WGAN)
+    probability: bool = False  # critic holds D(x) = sigmoid(ℓ(x)) in (0, 1): the original GAN's losses
 
     @property
     def is_image(self) -> bool:
@@ -128,18 +130,22 @@ class FrameRenderer:
 
     @torch.no_grad()
     def critic_map(self, extent: Extent) -> np.ndarray:
-        """D(x) on the grid over ``extent``: (R, R) float32."""
+        """D(x) on the grid over ``extent``: (R, R) float32; a probability for the GAN losses."""
         started = time.perf_counter()
         values = self.model.critic(self._grid_for(extent))  # (R·R,)
+        if self.model.config.is_probability:
+            values = torch.sigmoid(values)  # D(x) = sigmoid(ℓ(x))
         out = values.view(self.resolution, self.resolution).numpy().astype(np.float32)
         self.last_map_s = time.perf_counter() - started
         return out
 
     def critic_gradients(self, points: torch.Tensor) -> np.ndarray:
-        """∇ₓD(x) at ``points`` (K, 2): where −∇ₓL_G = ∇ₓD moves each generated sample."""
+        """−∇ₓL_G at ``points`` (K, 2): where the generator's loss moves each generated sample
+        (∇ₓD for the WGAN; for the minimax GAN it vanishes where D(x) ≈ 0)."""
         x = points.detach().clone().requires_grad_(True)
         with torch.enable_grad():
-            (grad,) = torch.autograd.grad(self.model.critic(x).sum(), x)
+            loss = generator_loss_per_example(self.model.critic(x), self.model.config.gan_loss)
+            (grad,) = torch.autograd.grad(-loss.sum(), x)
         return grad.numpy().astype(np.float32)
 
     def gradient_norms(self, real: torch.Tensor, noise: torch.Tensor, count: int = 256) -> np.ndarray:
@@ -166,7 +172,8 @@ class FrameRenderer:
         if points.shape[1] != 2:
             return WGANFrame(snapshot.step, points)
         extent = extent or plane_extent(points)
-        frame = WGANFrame(snapshot.step, points, self.critic_map(extent), extent)
+        frame = WGANFrame(snapshot.step, points, self.critic_map(extent), extent,
+                          probability=snapshot.config.is_probability)  # fmt: skip
         if gradients:
             chosen = spread_out(points, extent)
             frame.arrow_starts = points[chosen]

@@ -89,6 +89,12 @@ class Task(ABC):
         return TrainConfig()
 
     @classmethod
+    def implied_settings(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Settings that the given ``key=value`` overrides imply where the user did not set them
+        too (e.g. the WGAN's gan_loss=minimax implies the original GAN's n_critic = 1)."""
+        return {}
+
+    @classmethod
     def expected_item_shape(cls, model_config: Any) -> tuple[int, ...] | None:
         """The shape of one example the model takes (None: the family checks data itself)."""
         return None

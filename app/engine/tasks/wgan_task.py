@@ -3,8 +3,9 @@
 One trainer step = ``n_critic`` critic updates (each on a fresh real batch) + one generator
 update. The slow-motion actions "critic" and "generator" perform a single update of one
 player. Metrics of a step: the critic's loss, the Wasserstein estimate E[D(x)] − E[D(G(z))]
-and the gradient penalty averaged over the step's critic updates; the generator's loss; and
-the mean and spread of ‖∇x̂ D(x̂)‖₂ over the examples at which it was measured.
+(``wasserstein``; with the original GAN's losses the JSD estimate log 2 − ½·L_D, ``jsd``) and
+the gradient penalty averaged over the step's critic updates; the generator's loss; and the
+mean and spread of ‖∇x̂ D(x̂)‖₂ over the examples at which it was measured.
 """
 
 from __future__ import annotations
@@ -27,14 +28,23 @@ from app.engine.random_streams import Consumer
 from app.engine.tasks.base import NextBatch, Task
 from app.engine.train_config import TrainConfig
 from models.config_fields import Ranges, check_ranges
-from models.wgan import WGAN, CriticLoss, WGANConfig, critic_loss, generator_loss
+from models.wgan import (
+    ORIGINAL_GAN_SETTINGS,
+    WGAN,
+    WGAN_GP_SETTINGS,
+    CriticLoss,
+    WGANConfig,
+    adversarial_terms,
+    critic_loss,
+    generator_loss,
+)
 
 
 @dataclass
 class WGANHparams:
     """WGAN training knobs from the theory; all may change while a run is paused."""
 
-    n_critic: int = 5  # critic updates per generator update
+    n_critic: int = 5  # critic updates per generator update (the original GAN: k = 1)
     gp_lambda: float = 10.0  # λ, weight of the gradient penalty ("gp" only)
     clip_value: float = 0.01  # c: critic weights clipped to [−c, c] ("clip" only)
     adam_beta1: float = 0.5  # Adam's β₁: the paper's Algorithm 1 says 0, its released code 0.5 (ours)
@@ -76,6 +86,20 @@ class WGANTask(Task):
     @property
     def generator_optimizer(self) -> torch.optim.Optimizer:
         return self.optimizers[1]
+
+    @classmethod
+    def implied_settings(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Choosing gan_loss also chooses what its paper does with the settings not given:
+        the original GAN's k = 1 and no constraint on D, or WGAN-GP's n_critic = 5 and penalty."""
+        loss = overrides.get("gan_loss")
+        if loss is None:
+            return {}
+        return dict(WGAN_GP_SETTINGS if loss == "wasserstein" else ORIGINAL_GAN_SETTINGS)
+
+    @property
+    def divergence_metric(self) -> str:
+        """The metric estimating the divergence the critic measures: W1, or the JSD."""
+        return "jsd" if self.model_config.is_probability else "wasserstein"
 
     # --- building -------------------------------------------------------------------------
     @staticmethod
@@ -127,9 +151,10 @@ class WGANTask(Task):
         return torch.randn(n, self.model_config.latent_dim, generator=self.rng, device=self.device)
 
     def critic_update(self, real: torch.Tensor, step: int, measure: bool = True) -> CriticLoss:
-        """One step of the critic on L_D = E[D(G(z))] − E[D(x)] + λ·GP (or with clipping / SN).
+        """One step of the critic on L_D + λ·GP (or with clipping / SN / no constraint); L_D is
+        E[D(G(z))] − E[D(x)], or the original GAN's −E[log D(x)] − E[log(1 − D(G(z)))].
 
-        ``measure`` also measures ‖∇x̂ D(x̂)‖₂ where the constraint does not need it (clip, SN).
+        ``measure`` also measures ‖∇x̂ D(x̂)‖₂ where the constraint does not need it.
         """
         critic, lipschitz = self.model.critic, self.model_config.lipschitz
         with torch.no_grad():
@@ -139,7 +164,7 @@ class WGANTask(Task):
         if penalised or measure:
             alpha = torch.rand(len(real), generator=self.rng, device=self.device)  # α ~ U(0, 1)
         gp_lambda = self.hparams.gp_lambda if penalised else 0.0
-        terms = critic_loss(critic, real, fake, alpha, gp_lambda)
+        terms = critic_loss(critic, real, fake, alpha, gp_lambda, self.model_config.gan_loss)
         guarded_update(terms.total, self.critic_optimizer, critic.parameters(), step=step,
                        grad_clip=self.train_config.grad_clip, loss_name="the critic loss")  # fmt: skip
         if lipschitz == "clip":
@@ -150,11 +175,13 @@ class WGANTask(Task):
         return terms
 
     def generator_update(self, batch_size: int, step: int) -> float:
-        """One step of the generator on L_G = −E[D(G(z))]; the critic is held fixed."""
+        """One step of the generator on L_G (−E[D(G(z))], or the GAN's E[log(1 − D(G(z)))] /
+        −E[log D(G(z))]); the critic is held fixed."""
         critic = self.model.critic
         critic.requires_grad_(False)  # no gradients for the critic's weights: they stay put
         try:
-            loss = generator_loss(critic, self.model.generator(self._noise(batch_size)))
+            fake = self.model.generator(self._noise(batch_size))
+            loss = generator_loss(critic, fake, self.model_config.gan_loss)
             guarded_update(loss, self.generator_optimizer, self.model.generator.parameters(), step=step,
                            grad_clip=self.train_config.grad_clip, loss_name="the generator loss")  # fmt: skip
         finally:
@@ -165,25 +192,26 @@ class WGANTask(Task):
     def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:
         n_critic = self.hparams.n_critic
         terms = [self.critic_update(next_batch(), step, measure=i == n_critic - 1) for i in range(n_critic)]
-        metrics = self._critic_metrics(terms)
+        metrics = self._critic_metrics(terms, self.divergence_metric)
         metrics["gen_loss"] = self.generator_update(self.train_config.batch_size, step)
         return metrics
 
     def run_action(self, name: str, next_batch: NextBatch, step: int) -> dict[str, float]:
         if name == "critic":
-            return self._critic_metrics([self.critic_update(next_batch(), step)])
+            return self._critic_metrics([self.critic_update(next_batch(), step)], self.divergence_metric)
         if name == "generator":
             return {"gen_loss": self.generator_update(self.train_config.batch_size, step)}
         return super().run_action(name, next_batch, step)
 
     @staticmethod
-    def _critic_metrics(terms: list[CriticLoss]) -> dict[str, float]:
-        """Critic terms averaged over the updates; gradient-norm statistics over all measured x̂."""
+    def _critic_metrics(terms: list[CriticLoss], divergence: str) -> dict[str, float]:
+        """Critic terms averaged over the updates; gradient-norm statistics over all measured x̂;
+        the divergence estimate under its own name (``wasserstein`` or ``jsd``)."""
         norms = torch.cat([t.grad_norms for t in terms])
         measured = [t.penalty for t in terms if t.grad_norms.numel()]
         return {
             "critic_loss": float(torch.stack([t.total.detach() for t in terms]).mean()),
-            "wasserstein": float(torch.stack([t.wasserstein for t in terms]).mean()),
+            divergence: float(torch.stack([t.divergence for t in terms]).mean()),
             "gp": float(torch.stack(measured).mean()),
             "grad_norm_mean": float(norms.mean()),
             "grad_norm_std": float(norms.std(correction=0)),
@@ -194,20 +222,21 @@ class WGANTask(Task):
     # --- validation and pictures ------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, batches: Sequence[torch.Tensor]) -> dict[str, float]:
-        """The Wasserstein estimate E[D(x)] − E[D(G(z))] on held-out data and a fixed z."""
+        """The W1 estimate E[D(x)] − E[D(G(z))] (or the GAN's JSD estimate) on held-out data and a
+        fixed z; d_real, d_fake are E[D(x)], E[D(G(z))] (probabilities for the GAN losses)."""
         if not batches:
             return {}
         self.model.eval()
         generator = self.streams.for_use(Consumer.VALIDATION)  # the same z at every validation
-        d_real = d_fake = 0.0
-        count = 0
+        real_scores, fake_scores = [], []
         for x in batches:
             z = torch.randn(len(x), self.model_config.latent_dim, generator=generator).to(self.device)
-            d_real += float(self.model.critic(x).sum())
-            d_fake += float(self.model.critic(self.model.generator(z)).sum())
-            count += len(x)
+            real_scores.append(self.model.critic(x))
+            fake_scores.append(self.model.critic(self.model.generator(z)))
         self.model.train()
-        return {"wasserstein": (d_real - d_fake) / count, "d_real": d_real / count, "d_fake": d_fake / count}
+        terms = adversarial_terms(torch.cat(real_scores), torch.cat(fake_scores), self.model_config.gan_loss)
+        return {self.divergence_metric: float(terms.divergence), "d_real": float(terms.d_real),
+                "d_fake": float(terms.d_fake)}  # fmt: skip
 
     def visuals(self) -> WGANVisuals:
         """The gradient norms at x̂ from the latest critic update (for the histogram) and counters.

@@ -57,6 +57,11 @@ GAUSSIAN_TIP = (
     "Gaussian (σ² = 1): −log p(x|z) is ½‖x − x̂‖² + const; suits greyscale or colour images "
     "with in-between values, but with σ² = 1 the reconstruction term is weak next to the KL."
 )
+LAPLACE_TIP = (
+    "Laplace (b = 1): −log p(x|z) is Σ|x − x̂| / b + log 2b per pixel, an ℓ1 reconstruction term; "
+    "its gradient sign(x̂ − x)/b does not shrink with the error as the Gaussian's (x̂ − x) does, so "
+    "small errors keep being corrected."
+)
 
 
 MODEL_FIELDS = (
@@ -67,8 +72,8 @@ MODEL_FIELDS = (
     FieldSpec("hidden_dims", "Hidden widths (mlp)",
               "Widths of the MLP's hidden layers, e.g. 400 or 512,256."),
     FieldSpec("conv_channels", "Channels (conv)", "Channels of each stride-2 conv layer, e.g. 32,64."),
-    FieldSpec("likelihood", "Likelihood p(x|z)", f"{BERNOULLI_TIP}\n{GAUSSIAN_TIP}",
-              choice_tooltips=(BERNOULLI_TIP, GAUSSIAN_TIP)),
+    FieldSpec("likelihood", "Likelihood p(x|z)", f"{BERNOULLI_TIP}\n{GAUSSIAN_TIP}\n{LAPLACE_TIP}",
+              choice_tooltips=(BERNOULLI_TIP, GAUSSIAN_TIP, LAPLACE_TIP)),
 )  # fmt: skip
 HPARAM_FIELDS = (
     FieldSpec("beta", "β (KL weight)",

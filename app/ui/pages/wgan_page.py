@@ -42,6 +42,7 @@ from app.ui.widgets.image_view import ImageGrid
 from app.ui.widgets.loss_plot import LossPlot
 from app.ui.widgets.save_dialog import ask_export_path
 from app.ui.widgets.settings_form import FieldSpec
+from models.wgan import ORIGINAL_GAN_SETTINGS, WGAN_GP_SETTINGS
 
 REAL_POINTS_SHOWN = 1000
 LOSS_TIP = (
@@ -51,10 +52,70 @@ LOSS_TIP = (
     "mean / std ‖∇D‖: the gradient norms at x̂ (target 1)\n"
     "W1 estimate E[D(x)] − E[D(G(z))] (right axis): falls as the generator gets closer to the data"
 )
+GAN_LOSS_TIP = (
+    "discriminator loss L_D = −E[log D(x)] − E[log(1 − D(G(z)))], D = sigmoid(ℓ) (averaged over the step's "
+    "updates)\n"
+    "generator loss L_G = E[log(1 − D(G(z)))] (minimax) or −E[log D(G(z))] (non-saturating)\n"
+    "mean / std ‖∇ℓ‖: gradient norms of D's logit at x̂ = αx + (1 − α)G(z) (unconstrained)\n"
+    "JSD estimate log 2 − ½·L_D (right axis): the Jensen–Shannon divergence if D were optimal\n"
+    "E[D(x)], E[D(G(z))] (right axis): D's probabilities; D(G(z)) → 0 is where the minimax generator "
+    "stops learning"
+)
+# the loss plot's curves for each kind of objective: metric → legend label (in this order)
+WGAN_CURVES = {
+    "critic_loss": "critic loss",
+    "gen_loss": "generator loss",
+    "gp": "gradient penalty",
+    "grad_norm_mean": "mean ‖∇D‖",
+    "grad_norm_std": "std ‖∇D‖",
+    "wasserstein": "W1 estimate",
+    "val_wasserstein": "validation W1",
+}
+GAN_CURVES = {
+    "critic_loss": "discriminator loss",
+    "gen_loss": "generator loss",
+    "grad_norm_mean": "mean ‖∇ℓ‖",
+    "grad_norm_std": "std ‖∇ℓ‖",
+    "jsd": "JSD estimate",
+    "val_jsd": "validation JSD",
+    "d_real": "E[D(x)]",
+    "d_fake": "E[D(G(z))]",
+}
+WGAN_RIGHT_LABEL = "W1 estimate E[D(x)] − E[D(G(z))]"
+GAN_RIGHT_LABEL = "JSD estimate · D's probabilities"
+WGAN_ARROWS = ("→ ∇ₓD(x)", "Where the generator's loss −E[D(G(z))] pushes each sample: up the critic's slope")
+GAN_ARROWS = ("→ −∇ₓL_G", "Where the generator's loss pushes each sample (the longest arrow is drawn at a "
+              "fixed length; the map's title gives its size, “push”): for the minimax loss D(x)·∇ₓℓ, which "
+              "vanishes where D rejects the fakes")  # fmt: skip
 SAMPLES_TITLE = "samples G(z) from one fixed noise batch"
 GP_TIP = "Gradient penalty (WGAN-GP): λ·E[(‖∇x̂ D(x̂)‖₂ − 1)²] keeps the critic 1-Lipschitz softly."
 CLIP_TIP = "Weight clipping (original WGAN): every critic weight in [−c, c] after each update; RMSProp."
-SPECTRAL_TIP = "Spectral normalisation: each critic layer's weight is divided by its largest singular value."
+SPECTRAL_TIP = (
+    "Spectral normalisation: each critic layer is divided by its operator norm (a linear layer's largest "
+    "singular value; a convolution's norm on its input, by power iteration with the convolution and its "
+    "transpose), so every layer and the whole critic are 1-Lipschitz: ‖∇D‖ ≤ 1 everywhere. This bounds "
+    "‖∇D‖ from above only; unlike the penalty it does not push it up to 1."
+)
+NONE_TIP = "No constraint: the original GAN's discriminator has none (its sigmoid keeps D in (0, 1))."
+OPERATOR_TIP = "operator: divide a convolution by its true norm as a map on its input (exactly 1-Lipschitz)."
+KERNEL_TIP = (
+    "kernel: PyTorch's spectral_norm, the largest singular value of the flattened kernel; it does not "
+    "bound a convolution (overlapping windows reuse pixels: measured layer norms 1.25–1.70, ‖∇D‖ up to "
+    "3.6). Checkpoints written before this choice existed use it."
+)
+WASSERSTEIN_TIP = (
+    "wasserstein (WGAN-GP): the critic estimates W1; L_D = E[D(G(z))] − E[D(x)] + λ·GP, L_G = −E[D(G(z))]. "
+    "Choosing it sets n_critic = 5 and the gradient penalty."
+)
+MINIMAX_TIP = (
+    "minimax (the original GAN): D(x) = sigmoid(ℓ(x)) is a probability; L_D = −E[log D(x)] − "
+    "E[log(1 − D(G(z)))], L_G = E[log(1 − D(G(z)))], which saturates (no gradient) when D rejects the "
+    "fakes. Choosing it sets n_critic = 1 and no Lipschitz constraint, as Goodfellow et al. (2014) did."
+)
+NONSATURATING_TIP = (
+    "nonsaturating: the original GAN with the paper's practical generator loss L_G = −E[log D(G(z))], "
+    "strong where D rejects the fakes. Choosing it sets n_critic = 1 and no Lipschitz constraint."
+)
 # form values that suit each kind of data; applied when the chosen dataset changes kind
 KIND_DEFAULTS = {
     "points": {"latent_dim": 2, "arch": "mlp", "hidden_dims": (128, 128, 128), "batch_size": 256,
@@ -81,8 +142,12 @@ MODEL_FIELDS = (
     FieldSpec("generator_batch_norm", "Batch norm in G",
               "Batch normalisation in the conv generator (as in DCGAN); the critic never "
               "has it, since the gradient penalty is taken per example."),
-    FieldSpec("lipschitz", "Lipschitz constraint", f"{GP_TIP}\n{CLIP_TIP}\n{SPECTRAL_TIP}",
-              choice_tooltips=(GP_TIP, CLIP_TIP, SPECTRAL_TIP)),
+    FieldSpec("gan_loss", "Adversarial loss", f"{WASSERSTEIN_TIP}\n{MINIMAX_TIP}\n{NONSATURATING_TIP}",
+              choice_tooltips=(WASSERSTEIN_TIP, MINIMAX_TIP, NONSATURATING_TIP)),
+    FieldSpec("lipschitz", "Lipschitz constraint", f"{GP_TIP}\n{CLIP_TIP}\n{SPECTRAL_TIP}\n{NONE_TIP}",
+              choice_tooltips=(GP_TIP, CLIP_TIP, SPECTRAL_TIP, NONE_TIP)),
+    FieldSpec("spectral_conv", "Spectral norm of a conv", f"{OPERATOR_TIP}\n{KERNEL_TIP}",
+              choice_tooltips=(OPERATOR_TIP, KERNEL_TIP)),
 )  # fmt: skip
 HPARAM_FIELDS = (
     FieldSpec("n_critic", "Critic updates per G update",
@@ -142,6 +207,7 @@ class WGANPage(FamilyPage):
             "centre, and the share of points that are that close"
         )
 
+        self.shown_objective: str | None = None  # "wgan" or "gan": what the curves and map are labelled for
         self.modelChanged.connect(self._model_changed)
         self.metricsArrived.connect(self._metrics_arrived)
         self.runStateChanged.connect(self._run_state_changed)
@@ -151,12 +217,15 @@ class WGANPage(FamilyPage):
         self.timeline_bar.exportStripClicked.connect(self._export_strip_dialog)
         self.bar.dataset.currentTextChanged.connect(self._dataset_changed)
         self.form.editors["lipschitz"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
+        self.form.editors["gan_loss"].currentTextChanged.connect(self._gan_loss_chosen)
+        self.w1_lab.trainRequested.connect(self.train_with_loss)
         self.form.editors["arch"].currentTextChanged.connect(lambda _t: self._grey_out_unused_fields())
         self.form.valuesSet.connect(self._grey_out_unused_fields)
         self._grey_out_unused_fields()
         self._build_layout()
         self._run_state_changed(RunState.IDLE)
         self._show_placeholder()
+        self.show_objective(self.form.value("gan_loss") != "wasserstein")
 
     def _slow_button(self, name: str, text: str, tip: str) -> QPushButton:
         button = QPushButton(text)
@@ -174,9 +243,62 @@ class WGANPage(FamilyPage):
         plot.add_series("grad_norm_std", "std ‖∇D‖")
         plot.add_series("wasserstein", "W1 estimate", right_axis=True, color="#111111")
         plot.add_series("val_wasserstein", "validation W1", smoothed=False, right_axis=True, color="#7f7f7f")
+        plot.add_series("jsd", "JSD estimate", right_axis=True, color="#111111")
+        plot.add_series("val_jsd", "validation JSD", smoothed=False, right_axis=True, color="#7f7f7f")
+        plot.add_series("d_real", "E[D(x)]", right_axis=True, color="#2ca02c")
+        plot.add_series("d_fake", "E[D(G(z))]", right_axis=True, color="#e377c2")
         plot.plot.setLabel("left", "losses · penalty · ‖∇D‖ at interpolates")
-        plot.set_right_label("W1 estimate E[D(x)] − E[D(G(z))]")
+        plot.set_right_label(WGAN_RIGHT_LABEL)
         plot.plot.setToolTip(LOSS_TIP)
+
+    def show_objective(self, probability: bool) -> None:
+        """Label the curves, the map's arrows and the histogram for the WGAN's critic or, with
+        ``probability``, the original GAN's discriminator D(x) = sigmoid(ℓ(x))."""
+        objective = "gan" if probability else "wgan"
+        if objective == self.shown_objective:
+            return
+        self.shown_objective = objective
+        plot = self.loss_plot
+        curves = GAN_CURVES if probability else WGAN_CURVES
+        for series in plot.series.values():
+            plot.legend.removeItem(series.smooth_item)
+        for key, series in plot.series.items():
+            shown = key in curves
+            series.raw_item.setVisible(shown)
+            series.smooth_item.setVisible(shown)
+        for key, label in curves.items():
+            series = plot.series[key]
+            series.label = label
+            plot.legend.addItem(series.smooth_item, f"{label} (right axis)" if series.right_axis else label)
+        plot.plot.setLabel("left", "losses · ‖∇ℓ‖ at interpolates" if probability
+                           else "losses · penalty · ‖∇D‖ at interpolates")  # fmt: skip
+        plot.set_right_label(GAN_RIGHT_LABEL if probability else WGAN_RIGHT_LABEL)
+        plot.plot.setToolTip(GAN_LOSS_TIP if probability else LOSS_TIP)
+        plot.legend.updateSize()
+        self.grad_hist.set_logit_norms(probability)
+        text, tip = GAN_ARROWS if probability else WGAN_ARROWS
+        self.arrows_box.setText(text)
+        self.arrows_box.setToolTip(tip)
+
+    def _gan_loss_chosen(self, loss: str) -> None:
+        """The user chose a loss: its paper's n_critic and constraint (which they may change after)."""
+        self.form.set_values(WGAN_GP_SETTINGS if loss == "wasserstein" else ORIGINAL_GAN_SETTINGS)
+        if not self.is_active and self.snapshot is None:
+            self.show_objective(loss != "wasserstein")
+
+    def train_with_loss(self, loss: str) -> None:
+        """From the W1-vs-JSD lab: a fresh live run of ``loss`` on a 2-D toy set, on the Training tab."""
+        if self.is_active:
+            self.show_message("A run is active: stop it first, then start the run from the lab.",
+                              NoticeLevel.WARNING)  # fmt: skip
+            return
+        if guess_data_kind(self.bar.dataset.currentText()) != "points":
+            self.bar.dataset.setCurrentText("8gaussians")  # the form takes the 2-D defaults
+        self.form.set_values({"gan_loss": loss})
+        self._gan_loss_chosen(loss)
+        self.new_model()
+        self.views.setCurrentIndex(0)
+        self.start()
 
     def on_visuals(self, event: VisualsEvent) -> None:
         visuals: WGANVisuals = event.visuals
@@ -190,6 +312,7 @@ class WGANPage(FamilyPage):
             self.timeline_bar.clear()
             self._show_placeholder()
             return
+        self.show_objective(snapshot.config.is_probability)
         frame = self.render_snapshot(snapshot)
         self.timeline_bar.add(frame)  # shows it when the timeline is live
         if self.trainer is None and not self.is_active:  # an opened checkpoint: no training visuals
@@ -298,7 +421,12 @@ class WGANPage(FamilyPage):
 
     def _describe_action(self, metrics: dict[str, float]) -> None:
         before = self.last_metrics
-        if "critic_loss" in metrics:
+        if "critic_loss" in metrics and "jsd" in metrics:
+            text = f"1 discriminator update: JSD estimate {metrics['jsd']:.4f}"
+            if "jsd" in before:
+                text += f" (was {before['jsd']:.4f})"
+            text += f", E[D(x)] {metrics['d_real']:.3f}, E[D(G(z))] {metrics['d_fake']:.3f}"
+        elif "critic_loss" in metrics:
             text = f"1 critic update: W1 estimate {metrics['wasserstein']:+.4f}"
             if "wasserstein" in before:
                 text += f" (was {before['wasserstein']:+.4f})"
@@ -320,6 +448,7 @@ class WGANPage(FamilyPage):
         lipschitz, conv = self.form.value("lipschitz"), self.form.value("arch") == "conv"
         used = {
             "gp_lambda": lipschitz == "gp",
+            "spectral_conv": lipschitz == "spectral" and conv,
             "clip_value": lipschitz == "clip",
             "adam_beta1": lipschitz != "clip",
             "adam_beta2": lipschitz != "clip",
@@ -491,6 +620,8 @@ class WGANPage(FamilyPage):
             box.setChecked(True)
             box.toggled.connect(lambda on, k=key: self.critic_map.set_option(k, on))
             options.addWidget(box)
+            if key == "arrows":
+                self.arrows_box = box
         options.addStretch(1)
         fit = QPushButton("Fit view")
         fit.setObjectName("wganFitView")

@@ -1,6 +1,10 @@
 """The 2-D view: the critic's value over the plane as a heat map with contours, real and
-generated points on top, and arrows of ∇ₓD(x) at the generated points (the direction in
-which the generator's loss −E[D(G(z))] pushes each sample)."""
+generated points on top, and arrows of −∇ₓL_G at the generated points (the direction in
+which the generator's loss pushes each sample: ∇ₓD(x) for the WGAN's −E[D(G(z))]).
+
+For the original GAN's losses the map shows D(x) = P(x is real) on a fixed 0–1 scale, so a
+discriminator that has saturated (0 on the fakes, 1 on the data) is seen as such.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from app.engine.animation import CONTOUR_LEVELS, CRITIC_COLORS, FAKE_COLOR, REAL
 from app.engine.inference.wgan_frames import WGANFrame
 from app.ui.wgan.contours import contour_segments
 
+WGAN_TITLE = "critic D(x) over the plane"
+PROBABILITY_LABEL = "D(x) = P(real)"
 ARROW_FRACTION = 0.06  # the longest arrow is this fraction of the view's width
 HEAD_ANGLE = np.deg2rad(28.0)
 HEAD_FRACTION = 0.35  # arrowhead length / arrow length
@@ -57,7 +63,7 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", "x₁")
         self.plot.setLabel("left", "x₂")
-        self.plot.setTitle("critic D(x) over the plane", size="10pt")
+        self.plot.setTitle(WGAN_TITLE, size="10pt")
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self._view_timer = QTimer(self)
@@ -114,7 +120,7 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         for item in (self.contours, self.arrows):
             item.setData([], [])
         self.fake.setData([], [])
-        self.plot.setTitle("critic D(x) over the plane", size="10pt")
+        self.plot.setTitle(WGAN_TITLE, size="10pt")
 
     def show_frame(self, frame: WGANFrame) -> None:
         """Draw the critic map, contours, generated points and arrows of ``frame``."""
@@ -126,9 +132,13 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         low, high = float(values.min()), float(values.max())
         if high <= low:
             high = low + 1e-6
-        self.image.setImage(values, levels=(low, high), autoLevels=False)
+        scale = (0.0, 1.0) if frame.probability else (low, high)  # a probability: always the whole range
+        self.image.setImage(values, levels=scale, autoLevels=False)
         self.image.setRect(QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy))
-        self.colorbar.setLevels((low, high))
+        self.colorbar.setLevels(scale)
+        self.colorbar.getAxis("left").setLabel(
+            PROBABILITY_LABEL if frame.probability else "D(x)"
+        )  # its label
         if self.options["contours"]:
             levels = np.linspace(low, high, CONTOUR_LEVELS + 2)[1:-1]
             segments = contour_segments(values, levels)
@@ -149,9 +159,17 @@ class CriticMapView(pg.GraphicsLayoutWidget):
         self.real.setVisible(self.options["real"])
         inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
         outside = int(len(points) - inside.sum())
-        title = f"critic D(x) over the plane · step {frame.step:,}"
-        if outside:  # kept short: a title wider than the plot pushes the colour bar out of the widget
-            title = f"critic D(x) · step {frame.step:,} · {outside} of {len(points)} samples off the map"
+        # kept short: a title wider than the plot pushes the colour bar out of the widget
+        parts = [PROBABILITY_LABEL if frame.probability else "critic D(x)", f"step {frame.step:,}"]
+        if frame.probability and frame.gradients is not None and len(frame.gradients):
+            # arrows are drawn at one length: the push's size is what shows the minimax loss saturating
+            parts.append(f"push {float(np.linalg.norm(frame.gradients, axis=1).max()):.1e}")
+        if outside:
+            parts.append(f"{outside} off the map" if frame.probability else
+                         f"{outside} of {len(points)} samples off the map")  # fmt: skip
+        elif not frame.probability:
+            parts[0] += " over the plane"
+        title = " · ".join(parts)
         self.plot.setTitle(title, size="10pt")
 
     # --- the region shown ------------------------------------------------------------------------

@@ -9,6 +9,9 @@ p_g = δ(θ). With m = ½(p_r + p_g):
 
 so dJSD/dθ = 0 everywhere it exists: gradient descent on the JSD never moves θ, while
 dW1/dθ = sign(θ) always points back to the data.
+
+Below the plots, one button per adversarial loss starts a live run of it on the Training tab
+(``trainRequested``): the minimax GAN, the non-saturating GAN and WGAN-GP on the same 2-D toy.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 THETA_RANGE = 2.0
@@ -57,7 +60,23 @@ def point_mass_gradients(theta: float) -> tuple[float, float]:
     return 0.0, float(np.sign(theta))
 
 
+# (gan_loss, button text, tooltip): a live run of each on the Training tab
+LIVE_RUNS = (
+    ("minimax", "Train the minimax GAN",
+     "The original GAN: its discriminator estimates the JSD. Watch D(G(z)) fall to 0 and the generator's "
+     "push vanish (the saturating log(1 − D(G(z)))), and the samples gather on a few modes."),
+    ("nonsaturating", "Train the non-saturating GAN",
+     "The original GAN with −log D(G(z)): the push no longer vanishes, but the JSD's signal still lets "
+     "the samples collapse onto some modes."),
+    ("wasserstein", "Train WGAN-GP",
+     "The critic estimates W1 under a gradient penalty: its slope reaches every sample, and the samples "
+     "spread over every mode."),
+)  # fmt: skip
+
+
 class W1LabView(QWidget):
+    trainRequested = Signal(str)  # a gan_loss: start a live run of it
+
     def __init__(self, name: str = "wganW1Lab", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
@@ -102,11 +121,28 @@ class W1LabView(QWidget):
         self.readout.setWordWrap(True)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
 
+        live = QHBoxLayout()
+        live_label = QLabel("See it on data, live:")
+        live_label.setToolTip("Each button starts a fresh run on the Training tab with that loss and its "
+                              "paper's settings, on the chosen 2-D toy set (8 Gaussians when the data are "
+                              "images)")  # fmt: skip
+        live.addWidget(live_label)
+        self.live_buttons: dict[str, QPushButton] = {}
+        for loss, text, tip in LIVE_RUNS:
+            button = QPushButton(text)
+            button.setObjectName(f"wganLabTrain_{loss}")
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _c=False, chosen=loss: self.trainRequested.emit(chosen))
+            live.addWidget(button)
+            self.live_buttons[loss] = button
+        live.addStretch(1)
+
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(controls)
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.readout)
+        layout.addLayout(live)
 
         self.timer = QTimer(self)
         self.timer.setInterval(DESCENT_MS)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import struct
 
 import numpy as np
 import pytest
@@ -134,8 +136,8 @@ def test_each_lipschitz_option_trains_points_and_images(lipschitz, small_shapes)
             assert isinstance(task.critic_optimizer, torch.optim.RMSprop)
             c = task.hparams.clip_value
             assert all(float(p.detach().abs().max()) <= c + 1e-7 for p in task.model.critic.parameters())
-        if lipschitz == "spectral":  # a spectrally normalised critic has ‖∇D‖ ≤ 1 (ReLU: ≤ Π σ = 1)
-            assert metrics["grad_norm_mean"] <= 1.0 + 1e-3
+        if lipschitz == "spectral":  # each layer's operator norm is 1, so ‖∇D‖ ≤ 1 (a pushed critic's
+            assert metrics["grad_norm_mean"] <= 1.0 + 1e-2  # too: tests/models/test_wgan.py)
 
 
 @pytest.mark.parametrize("lipschitz", ["gp", "clip", "spectral"])
@@ -152,6 +154,28 @@ def test_checkpoints_of_every_lipschitz_option_round_trip(lipschitz, tmp_path):
     with torch.no_grad():
         assert torch.equal(model.sample(z), task.model.sample(z))
         x = torch.randn(16, 2)
+        assert torch.allclose(model.critic(x), task.model.critic(x))
+
+
+def test_a_checkpoint_from_before_the_conv_operator_norm_opens_with_its_own_critic(small_shapes, tmp_path):
+    task = images_task(small_shapes, lipschitz="spectral", spectral_conv="kernel", steps=1)
+    trainer = Trainer(task)
+    trainer.run()
+    path = trainer.save(tmp_path / "old.safetensors")
+    data = path.read_bytes()  # rewrite its config as an older genplay wrote it: without the new keys
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + size])
+    config = json.loads(header["__metadata__"]["config"])
+    del config["spectral_conv"], config["gan_loss"]
+    header["__metadata__"]["config"] = json.dumps(config)
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + size :])
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.config.spectral_conv == "kernel" and checkpoint.config.gan_loss == "wasserstein"
+    model = checkpoint.build_model()
+    model.eval(), task.model.eval()
+    x = torch.rand(4, *task.model_config.data_shape)
+    with torch.no_grad():
         assert torch.allclose(model.critic(x), task.model.critic(x))
 
 
@@ -173,6 +197,25 @@ def test_resume_restores_the_fixed_noise_and_continues_exactly(lipschitz, tmp_pa
     trainer.run()
     for key, value in straight.model.state_dict().items():
         assert torch.allclose(value, resumed.model.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("gan_loss", ["minimax", "nonsaturating"])
+def test_the_original_gan_losses_train_with_the_papers_settings_and_report_the_jsd(gan_loss):
+    data = load_dataset("8gaussians")
+    overrides = {**SMALL_POINTS, "gan_loss": gan_loss}
+    model_config, hparams, _train = build_configs("wgan", data, overrides)
+    assert (model_config.lipschitz, hparams.n_critic) == ("none", 1)  # Goodfellow et al.: k = 1
+    kept, _h, _t = build_configs("wgan", data, {**overrides, "lipschitz": "gp"})
+    assert kept.lipschitz == "gp"  # what the user sets wins over what the loss implies
+    resumed = build_configs(
+        "wgan", data, {**overrides, "lipschitz": "gp"}, base_hparams=WGANTask.default_hparams()
+    )
+    assert resumed[1].n_critic == 5  # a resumed run keeps its own hparams, whatever its loss implies
+    task = points_task(gan_loss=gan_loss)
+    metrics = task.train_step(task.make_batches(0).next, 0)
+    assert "wasserstein" not in metrics and 0.0 <= metrics["d_real"] <= 1.0  # D is a probability
+    assert metrics["jsd"] == pytest.approx(math.log(2.0) - metrics["critic_loss"] / 2, rel=1e-5)
+    assert set(task.evaluate(task.validation_batches())) == {"jsd", "d_real", "d_fake"}
 
 
 def test_fixed_noise_depends_only_on_the_seed_and_travels_with_snapshots():

@@ -190,3 +190,31 @@ def test_w1_lab_shows_flat_jsd_and_descends_on_w1_only(qtbot, page):
     qtbot.waitUntil(lambda: not lab.timer.isActive(), timeout=10000)
     assert lab.theta == 0.0
     assert "JSD = 0" in lab.readout.text() or "matches the data" in lab.readout.text()
+
+
+def test_choosing_a_gan_loss_applies_its_papers_settings_and_relabels_the_views(page):
+    page.form.editors["gan_loss"].setCurrentText("minimax")  # chosen by hand
+    assert page.form.value("n_critic") == 1 and page.form.value("lipschitz") == "none"
+    assert not page.form.editors["gp_lambda"].isEnabled()
+    legend = [label.text for _sample, label in page.loss_plot.legend.items]
+    assert "discriminator loss" in legend and "JSD estimate (right axis)" in legend
+    assert "W1 estimate (right axis)" not in legend and not page.grad_hist.target.isVisible()
+    page.form.editors["gan_loss"].setCurrentText("wasserstein")
+    assert page.form.value("n_critic") == 5 and page.form.value("lipschitz") == "gp"
+    assert "W1 estimate (right axis)" in [label.text for _sample, label in page.loss_plot.legend.items]
+
+
+def test_the_w1_lab_starts_a_live_minimax_run_that_shows_d_as_a_probability(qtbot, page):
+    page.form.set_values({**SMALL_2D, "steps": 8})
+    page.views.setCurrentWidget(page.w1_lab)
+    qtbot.mouseClick(page.w1_lab.live_buttons["minimax"], Qt.MouseButton.LeftButton)
+    assert page.views.currentIndex() == 0  # the Training tab, where the run is
+    wait_idle(qtbot, page)
+    assert page.trainer.task.model_config.gan_loss == "minimax" and page.trainer.task.hparams.n_critic == 1
+    frame = page.critic_map.frame
+    assert frame.probability and 0.0 <= frame.critic.min() and frame.critic.max() <= 1.0
+    assert page.critic_map.colorbar.levels() == (0.0, 1.0)
+    page.loss_plot.redraw()
+    assert page.loss_plot.point_count("jsd") == 8 and page.loss_plot.point_count("d_fake") == 8
+    assert page.loss_plot.point_count("wasserstein") == 0
+    assert page.arrows_box.text() == "→ −∇ₓL_G"

@@ -56,3 +56,25 @@ def test_w1_lab_formulas():
         assert point_mass_jsd(theta) == pytest.approx(math.log(2.0))
         assert point_mass_w1(theta) == pytest.approx(abs(theta))
         assert point_mass_gradients(theta) == (0.0, math.copysign(1.0, theta))
+
+
+def test_a_gan_frame_shows_d_as_a_probability_and_the_generators_own_push(qtbot):
+    config = WGANConfig(hidden_dims=(8,), gan_loss="minimax")
+    torch.manual_seed(0)
+    model = WGAN(config)
+    snapshot = ModelSnapshot("wgan", config, model.state_dict(), step=3)
+    frame = FrameRenderer(resolution=5, adaptive=False).render(snapshot, torch.randn(50, 2),
+                                                               extent=(0.0, 1.0, 0.0, 1.0))  # fmt: skip
+    logit = model.critic(torch.tensor([[1.0, 0.0]])).item()  # the grid's row 0 (y = 0), last column
+    assert frame.probability and frame.critic[0, -1] == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-5)
+    # minimax: −∇ₓ log(1 − D(x)) = D(x)·∇ₓℓ(x), by hand with autograd on ℓ alone
+    x = torch.from_numpy(frame.arrow_starts).requires_grad_(True)
+    scores = model.critic(x)
+    (grad_logit,) = torch.autograd.grad(scores.sum(), x)
+    expected = torch.sigmoid(scores.detach())[:, None] * grad_logit
+    assert np.allclose(frame.gradients, expected.numpy(), atol=1e-6)
+    view = CriticMapView()
+    qtbot.addWidget(view)
+    view.show_frame(frame)
+    assert view.colorbar.levels() == (0.0, 1.0) and "P(real)" in view.plot.titleLabel.text
+    assert view.colorbar.getAxis("left").labelText == "D(x) = P(real)"
