@@ -31,6 +31,7 @@ from app.engine.checkpoint.run_state import (
 )
 from app.engine.control import CommandKind, RunControl
 from app.engine.devices import resolve_device
+from app.engine.distributed.group import average_over_ranks
 from app.engine.errors import GenplayError, TrainingError
 from app.engine.events import (
     CheckpointEvent,
@@ -83,7 +84,7 @@ class Trainer:
         self.visuals_interval = visuals_interval
         self.progress_interval = progress_interval
         self.step = 0
-        self.batches = task.make_batches(self.config.seed)
+        self.batches = task.training_batches(self.config.seed)
         self._val_batches: list | None = None
         self.best_value: float | None = None
         self.best_step = 0
@@ -137,7 +138,9 @@ class Trainer:
         if "lr" in changes:
             self.task.set_base_lr(candidate.lr)
         if device_changed:
-            self.switch_device(candidate.device)
+            self.switch_device(candidate.device)  # wraps the training calls again
+        elif "precision" in changes or "compile" in changes:
+            self.task.prepare_training_calls()
         elif batch_changed:
             self._rebuild_batches(keep_position=False)
 
@@ -157,7 +160,7 @@ class Trainer:
 
     def _rebuild_batches(self, keep_position: bool) -> None:
         state = self.batches.state_dict() if keep_position else None
-        self.batches = self.task.make_batches(self.config.seed + self.step)
+        self.batches = self.task.training_batches(self.config.seed + self.step)
         if state is not None:
             self.batches.load_state_dict(state)
         self._val_batches = None
@@ -167,7 +170,7 @@ class Trainer:
         cfg = self.config
         factor = lr_factor(cfg.schedule, self.step, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio)
         lr = self.task.apply_lr_factor(factor)
-        metrics = self.task.train_step(self.batches.next, self.step)
+        metrics = average_over_ranks(self.task.train_step(self.batches.next, self.step), self.task.rank)
         for name, value in metrics.items():
             check_finite(name, value, self.step)
         self.step += 1

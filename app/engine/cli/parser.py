@@ -7,6 +7,7 @@ import json
 
 from app import __version__
 from app.engine.devices import DEVICE_CHOICES
+from app.engine.precision import PRECISIONS
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -104,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="any model, training or family setting, e.g. latent_dim=10 or beta=4",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="forward passes in float32 (default), bfloat16 or float16 (with loss scaling) under autocast",
+    )
+    train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+    train.add_argument(
+        "--nproc",
+        type=_positive_int,
+        help="train with N processes on this machine (starts torchrun; --batch-size is per process)",
+    )
 
     inspect = commands.add_parser("inspect", help="print what a checkpoint holds")
     inspect.add_argument("file")

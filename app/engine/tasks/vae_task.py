@@ -71,21 +71,26 @@ class VAETask(Task):
         return tuple(model_config.input_shape)
 
     def make_batches(self, seed: int) -> ShuffledBatches:
-        return ShuffledBatches(self.data.train, self.train_config.batch_size, self.device, seed)
+        return ShuffledBatches(self.data.train, self.source_batch_size, self.device, seed)
 
     def validation_batches(self) -> Sequence[torch.Tensor]:
         tc = self.train_config
-        return fixed_batches(self.data.val, tc.batch_size, tc.val_batches, self.device)
+        return fixed_batches(self.data.val, self.source_batch_size, tc.val_batches, self.device)
 
-    def _loss(self, x: torch.Tensor, beta: float, free_bits: float):
-        mu_shape = (x.shape[0], self.model_config.latent_dim)
-        eps = torch.randn(mu_shape, generator=self.rng, device=x.device, dtype=x.dtype)
-        return self.model.loss(x, beta=beta, free_bits=free_bits, eps=eps)
+    def _loss(self, x: torch.Tensor, beta: float, free_bits: float, training: bool = False):
+        def draw(n: int) -> torch.Tensor:
+            return torch.randn((n, self.model_config.latent_dim), generator=self.rng, device=x.device,
+                               dtype=x.dtype)  # fmt: skip
+
+        if not training:
+            return self.model.loss(x, beta=beta, free_bits=free_bits, eps=draw(x.shape[0]))
+        eps = self.draw_for_rank(x.shape[0], draw)  # this rank's ε of the global batch
+        return self.train_call("loss")(x, beta=beta, free_bits=free_bits, eps=eps)
 
     def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:
         x = next_batch()  # (B, C, H, W)
         beta = self.hparams.beta_at(step)
-        terms = self._loss(x, beta, self.hparams.free_bits)
+        terms = self._loss(x, beta, self.hparams.free_bits, training=True)
         grad_norm = guarded_update(
             terms.total,
             self.optimizers[0],
