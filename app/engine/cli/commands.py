@@ -244,7 +244,34 @@ def sample_command(args) -> int:
         return fail(f"could not write the output: {exc.strerror or exc}.")
 
 
+EXPORTED = {"gpt": "the GPT's logits", "vae": "the VAE's decoder", "wgan": "the WGAN's generator"}
+
+
+def export_command(args) -> int:
+    """``genplay export CKPT --onnx OUT.onnx``, checked with onnxruntime when it is installed."""
+    from app.engine.onnx_export import export_onnx, onnxruntime_difference  # torch.onnx loads slowly
+
+    out = Path(args.onnx)
+    try:
+        checkpoint = read_checkpoint(args.file)
+        check_writable(out, "the ONNX file")
+        plan = export_onnx(checkpoint, out)
+        difference = onnxruntime_difference(plan, out)
+    except GenplayError as exc:
+        return fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the exporter's own failures, said in one line
+        return fail(f"the ONNX export failed: {type(exc).__name__}: {exc}")
+    dims = ", ".join(f"{d}: {dim.__name__}" for d, dim in plan.dynamic.items())
+    shape = list(plan.example.shape)
+    print(f"wrote {out}: {EXPORTED[checkpoint.family]}, input '{plan.input_name}' {shape} "
+          f"(dynamic {dims}), output '{plan.output_name}'", file=sys.stderr)  # fmt: skip
+    if difference is not None:
+        print(f"onnxruntime matches PyTorch to {difference:.2g}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
+    "export": export_command,
     "train": train_command,
     "inspect": inspect_command,
     "sample": sample_command,

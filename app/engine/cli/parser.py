@@ -137,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--top-k", type=int, help="keep the k likeliest characters (gpt; default 0 = all)")
     sample.add_argument("--top-p", type=float, help="keep the likeliest mass p (gpt; default 1 = all)")
 
+    export = commands.add_parser("export", help="write a checkpoint's network for inference engines (ONNX)")
+    export.add_argument("file")
+    export.add_argument(
+        "--onnx",
+        metavar="OUT.onnx",
+        required=True,
+        help="the GPT (dynamic batch and sequence length), the VAE's decoder or the WGAN's generator",
+    )
+
     from app.engine.cli.serve_commands import add_serve_parsers  # here: it reads this module's types
 
     add_serve_parsers(commands, _positive_int, _positive_float, _non_negative_float)
