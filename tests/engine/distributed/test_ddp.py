@@ -47,9 +47,20 @@ def runs(tmp_path_factory):
         for family in workers.TINY:
             args = workers.train_args(family, out, f"{family}-1p", 2 * workers.PER_RANK_BATCH, text)
             assert main(args) == 0
+        assert (
+            main(
+                workers.resume_args(out / "vae-1p.safetensors", out / "vae-1to1", 2 * workers.PER_RANK_BATCH)
+            )
+            == 0
+        )
         deadline = time.monotonic() + SPAWN_TIMEOUT_S
         for process in ranks:
             process.join(max(0.1, deadline - time.monotonic()))
+        if (out / "vae-2p-rank0.safetensors").exists():  # the 2-process run continued by one process
+            resumed = workers.resume_args(
+                out / "vae-2p-rank0.safetensors", out / "vae-2to1", 2 * workers.PER_RANK_BATCH
+            )
+            assert main(resumed) == 0
     finally:
         workers.restore_builtin_shapes(original)
         alive = [p for p in ranks if p.is_alive()]
@@ -83,9 +94,26 @@ def test_two_ranks_of_b_match_one_process_of_2b(runs, family):
     assert two.state_file and (out / two.state_file).is_file()
 
 
+def test_resume_with_the_same_or_another_number_of_processes(runs):
+    """1→1, 2→2 and 2→1 processes continue the 10-step VAE to the same weights at step 15."""
+    out, _codes, logs = runs
+    assert json.loads((out / "codes-rank0.json").read_text())["resumed"] == 0, logs
+    reference = read_checkpoint(out / "vae-1to1.safetensors")
+    assert reference.step == workers.STEPS + 5
+    for name in ("vae-2to2-rank0", "vae-2to1"):
+        resumed = read_checkpoint(out / f"{name}.safetensors")
+        assert resumed.step == reference.step
+        largest = max(float((resumed.tensors[k] - v).abs().max()) for k, v in reference.tensors.items())
+        assert largest <= 1e-4, f"{name}: weights differ by up to {largest:.3g}"
+    assert not (out / "vae-2to2-rank1.safetensors").exists()
+
+
 def test_only_rank_0_writes(runs):
     out, _codes, logs = runs
-    assert json.loads((out / "codes-rank1.json").read_text()) == {f: 0 for f in workers.TINY}, logs
+    assert json.loads((out / "codes-rank1.json").read_text()) == {
+        **{f: 0 for f in workers.TINY},
+        "resumed": 0,
+    }, logs
     for family in workers.TINY:
         assert (out / f"{family}-2p-rank0.safetensors").is_file()
         assert (out / f"{family}-2p-rank0.jsonl").is_file()

@@ -52,6 +52,12 @@ def train_args(family: str, out: Path, name: str, batch: int, text: Path, steps:
             *(a for k, v in settings.items() for a in ("--set", f"{k}={json.dumps(v)}"))]  # fmt: skip
 
 
+def resume_args(checkpoint: Path, out: Path, batch: int) -> list[str]:
+    """Continue ``checkpoint`` (10 steps) to step 15."""
+    return ["train", "vae", "--resume", str(checkpoint), "--steps", str(STEPS + 5),
+            "--batch-size", str(batch), "--quiet", "--out", f"{out}.safetensors"]  # fmt: skip
+
+
 def _gradients_after_one_step(family: str, text: Path) -> dict:
 
     from app.engine.data import load_dataset
@@ -94,6 +100,9 @@ def rank_main(rank: int, port: int, out: str, text: str) -> None:
             codes[family] = main(train_args(family, out_dir, name, PER_RANK_BATCH, text_path))
             grads = _gradients_after_one_step(family, text_path)
             save_file(grads, out_dir / f"grads-{family}-rank{rank}.safetensors")
+        dist.barrier()  # rank 0's VAE checkpoint is on disk: continue it with 2 processes
+        two = out_dir / "vae-2p-rank0.safetensors"
+        codes["resumed"] = main(resume_args(two, out_dir / f"vae-2to2-rank{rank}", PER_RANK_BATCH))
         (out_dir / f"codes-rank{rank}.json").write_text(json.dumps(codes))
         dist.barrier()
         # the killed rank: rank 1 dies at its 4th step; rank 0 must stop with a clear message
