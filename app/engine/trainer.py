@@ -132,6 +132,8 @@ class Trainer:
         candidate.validate()
         device_changed = candidate.device != self.config.device
         batch_changed = candidate.batch_size != self.config.batch_size
+        wrapping = (candidate.precision, candidate.compile)
+        wrapping_changed = wrapping != (self.config.precision, self.config.compile)
         for key, value in changes.items():
             if key != "device":
                 setattr(self.config, key, value)
@@ -139,7 +141,7 @@ class Trainer:
             self.task.set_base_lr(candidate.lr)
         if device_changed:
             self.switch_device(candidate.device)  # wraps the training calls again
-        elif "precision" in changes or "compile" in changes:
+        elif wrapping_changed:
             self.task.prepare_training_calls()
         elif batch_changed:
             self._rebuild_batches(keep_position=False)

@@ -58,6 +58,18 @@ def test_cli_precision_and_compile_reach_the_checkpoint(tmp_path, small_shapes_b
     assert (train["precision"], train["compile"]) == ("bf16", True)
 
 
+def test_changing_precision_between_steps_rewraps_only_when_it_changes():
+    trainer = Trainer(small_vae_task(steps=2))
+    plain = trainer.task.train_call("loss")  # the model's own method: nothing to wrap
+    assert plain == trainer.task.model.loss
+    trainer.update_train_config(precision="bf16")
+    wrapped = trainer.task.train_call("loss")
+    assert isinstance(wrapped, replicas.MethodCall) and wrapped.precision == "bf16"
+    trainer.update_train_config(lr=1e-4, precision="bf16")  # unchanged: the same wrapper (no recompile)
+    assert trainer.task.train_call("loss") is wrapped
+    assert trainer.run().reason.name == "COMPLETED"
+
+
 def test_older_checkpoints_without_the_keys_train_in_fp32_uncompiled():
     from app.engine.train_config import TrainConfig
 
