@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils._pytree import tree_map
 
 from app.engine.distributed.ranks import RankInfo
 from app.engine.precision import Precision, autocast
@@ -51,7 +52,16 @@ class MethodCall(nn.Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         with autocast(self.precision, self.device):
-            return getattr(self.module, self.method)(*args, **kwargs)
+            out = getattr(self.module, self.method)(*args, **kwargs)
+        # back to float32 at the boundary: what the step does next outside autocast (the WGAN's
+        # unwrapped critic on G(z), a loss's arithmetic) then sees float32 as with fp32
+        return tree_map(_as_float32, out) if self.precision != "fp32" else out
+
+
+def _as_float32(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.dtype in (torch.bfloat16, torch.float16):
+        return value.float()
+    return value
 
 
 def wrapped_entries(
