@@ -16,7 +16,13 @@ from app.engine.cli.progress import ProgressPrinter
 from app.engine.cli.serve_commands import loadtest_command, serve_command
 from app.engine.data.download import percent_steps
 from app.engine.distributed import RankInfo
-from app.engine.distributed.group import lost_peer_message, process_group, rank_from_env, world_size_from_env
+from app.engine.distributed.group import (
+    RankFailed,
+    lost_peer_message,
+    process_group,
+    rank_from_env,
+    world_size_from_env,
+)
 from app.engine.distributed.launch import launch
 from app.engine.distributed.writers import WriterPolicy
 from app.engine.errors import ConfigError, GenplayError
@@ -87,7 +93,12 @@ def train_command(args) -> int:
         return launch(args.nproc, getattr(args, "argv", None) or sys.argv[1:])
     try:
         with process_group(args.device or "auto") as rank:
-            return _train(args, rank)
+            code = _train(args, rank)
+            if code != 0 and rank.distributed:
+                raise RankFailed(code)
+            return code
+    except RankFailed as failed:
+        return failed.exit_code
     except (RuntimeError, dist.DistError) as exc:  # a collective failed outside a step (setup, teardown)
         if not dist.is_available() or world_size_from_env() <= 1:
             raise

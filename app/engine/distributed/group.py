@@ -71,6 +71,15 @@ def lost_peer_message(rank: RankInfo, reason: str) -> str:
     )
 
 
+class RankFailed(Exception):
+    """Raised inside ``process_group`` by a rank whose run failed: it leaves the group at once
+    (no barrier: the others may be stuck in a step it will never join) with ``exit_code``."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
 @contextmanager
 def process_group(device_name: str = "auto") -> Iterator[RankInfo]:
     """Join torchrun's process group for the duration of the block; yields this rank's place.
