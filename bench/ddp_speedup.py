@@ -5,8 +5,9 @@
 Both sides train the same global batch per step (the runs are the same computation: see
 tests/engine/distributed), so the ratio of their ms/step is the speed-up that a second
 process buys. The two ranks are spawned processes joined over gloo on 127.0.0.1, each with one
-torch thread (as torchrun sets OMP_NUM_THREADS=1); the single process gets the same total of
-two threads. On a machine with fewer free cores than processes the ranks only take turns.
+torch thread (as torchrun sets OMP_NUM_THREADS=1); the single process is timed with one thread
+and with two (on a busy machine two threads can be much slower than one). On a machine with
+fewer free cores than processes the ranks only take turns.
 """
 
 from __future__ import annotations
@@ -68,15 +69,24 @@ def main() -> None:
         for process in ranks:
             process.join()
         two = dict(results)
-    torch.set_num_threads(2)
     print(f"{os.cpu_count()} CPUs; {args.warmup} warm-up + {args.steps} timed steps; "
           "global batch = the family's default × 2")  # fmt: skip
-    print(f"{'family':<6} {'1 process':>10} {'2 ranks':>10} {'speed-up':>9}")
+    print(
+        f"{'family':<6} {'1 proc, 1 thread':>17} {'1 proc, 2 threads':>18} {'2 ranks':>9}  speed-up (vs 1 thread, 2 threads)"
+    )
     for family in families:
         batch = get_task_class(family).default_train_config().batch_size
         task, _data = make_task(family, "fp32", False, "cpu", batch_size=2 * batch)
-        one = ms_per_step(task, args.steps, args.warmup)
-        print(f"{family:<6} {one:>8.1f}ms {two[family]:>8.1f}ms {one / two[family]:>8.2f}×", flush=True)
+        one = {}
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            one[threads] = ms_per_step(task, args.steps, args.warmup)
+        ranks = two[family]
+        print(
+            f"{family:<6} {one[1]:>15.1f}ms {one[2]:>16.1f}ms {ranks:>7.1f}ms  "
+            f"{one[1] / ranks:.2f}×, {one[2] / ranks:.2f}×",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
