@@ -71,9 +71,8 @@ def main() -> None:
         two = dict(results)
     print(f"{os.cpu_count()} CPUs; {args.warmup} warm-up + {args.steps} timed steps; "
           "global batch = the family's default × 2")  # fmt: skip
-    print(
-        f"{'family':<6} {'1 proc, 1 thread':>17} {'1 proc, 2 threads':>18} {'2 ranks':>9}  speed-up (vs 1 thread, 2 threads)"
-    )
+    heading = f"{'family':<6} {'1 proc, 1 thread':>17} {'1 proc, 2 threads':>18} {'2 ranks':>9}"
+    print(heading + "  speed-up (vs 1 thread, 2 threads)")
     for family in families:
         batch = get_task_class(family).default_train_config().batch_size
         task, _data = make_task(family, "fp32", False, "cpu", batch_size=2 * batch)
