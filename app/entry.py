@@ -13,7 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     from app.engine.cli.commands import COMMANDS
     from app.engine.cli.parser import build_parser
 
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # `train --nproc N` hands the same command line to torchrun
     if args.command:
         try:
             return COMMANDS[args.command](args)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import torch
 
 from app.engine.errors import TrainingError
+from app.engine.precision import scaler_of
 
 
 class NonFiniteError(TrainingError):
@@ -37,15 +38,26 @@ def guarded_update(
     grad_clip: float = 0.0,
     loss_name: str = "loss",
 ) -> float:
-    """Minimise ``loss`` by one step of ``optimizer``; returns the gradient norm before clipping."""
+    """Minimise ``loss`` by one step of ``optimizer``; returns the gradient norm before clipping.
+
+    In fp16 (the optimiser has a gradient scaler) the loss is scaled for backward and the
+    gradients unscaled before clipping; a step whose gradients overflowed is skipped, as the
+    scaler shrinks its scale, and reports a gradient norm of 0."""
     check_finite(loss_name, loss.item(), step)
+    scaler = scaler_of(optimizer)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    (scaler.scale(loss) if scaler is not None else loss).backward()
+    if scaler is not None:
+        scaler.unscale_(optimizer)
     params = [p for p in params if p.grad is not None]
     if grad_clip > 0:
         norm = float(torch.nn.utils.clip_grad_norm_(params, grad_clip))
     else:
         norm = float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params])))
+    if scaler is not None:
+        scaler.step(optimizer)  # skipped when the scaled gradients overflowed
+        scaler.update()
+        return norm if math.isfinite(norm) else 0.0
     check_finite(f"the gradient norm of the {loss_name}", norm, step)
     optimizer.step()
     return norm

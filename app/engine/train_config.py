@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from app.engine.errors import ConfigError
+from app.engine.precision import PRECISIONS, Precision
 from app.engine.schedules import SCHEDULES, Schedule
 from models.config_fields import Ranges, check_ranges
 
@@ -29,6 +30,8 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps between periodic checkpoints; 0 = only at the end
     seed: int = 0
     device: str = "auto"
+    precision: Precision = "fp32"  # autocast of the forward passes: fp32, bf16 or fp16 (with loss scaling)
+    compile: bool = False  # torch.compile the training step's modules
 
     RANGES: ClassVar[Ranges] = {
         "steps": (1, 10**9),  # the run's total, the steps of earlier sessions included
@@ -54,6 +57,10 @@ class TrainConfig:
             raise ConfigError(
                 f"early_stop_restore_best must be true or false, not {self.early_stop_restore_best!r}."
             )
+        if not isinstance(self.compile, bool):
+            raise ConfigError(f"compile must be true or false, not {self.compile!r}.")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision '{self.precision}'; choose one of {', '.join(PRECISIONS)}.")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown LR schedule '{self.schedule}'; choose one of {', '.join(SCHEDULES)}.")
 

@@ -31,6 +31,7 @@ from app.engine.checkpoint.run_state import (
 )
 from app.engine.control import CommandKind, RunControl
 from app.engine.devices import resolve_device
+from app.engine.distributed.group import average_over_ranks
 from app.engine.errors import GenplayError, TrainingError
 from app.engine.events import (
     CheckpointEvent,
@@ -83,7 +84,7 @@ class Trainer:
         self.visuals_interval = visuals_interval
         self.progress_interval = progress_interval
         self.step = 0
-        self.batches = task.make_batches(self.config.seed)
+        self.batches = task.training_batches(self.config.seed)
         self._val_batches: list | None = None
         self.best_value: float | None = None
         self.best_step = 0
@@ -131,13 +132,17 @@ class Trainer:
         candidate.validate()
         device_changed = candidate.device != self.config.device
         batch_changed = candidate.batch_size != self.config.batch_size
+        wrapping = (candidate.precision, candidate.compile)
+        wrapping_changed = wrapping != (self.config.precision, self.config.compile)
         for key, value in changes.items():
             if key != "device":
                 setattr(self.config, key, value)
         if "lr" in changes:
             self.task.set_base_lr(candidate.lr)
         if device_changed:
-            self.switch_device(candidate.device)
+            self.switch_device(candidate.device)  # wraps the training calls again
+        elif wrapping_changed:
+            self.task.prepare_training_calls()
         elif batch_changed:
             self._rebuild_batches(keep_position=False)
 
@@ -157,7 +162,7 @@ class Trainer:
 
     def _rebuild_batches(self, keep_position: bool) -> None:
         state = self.batches.state_dict() if keep_position else None
-        self.batches = self.task.make_batches(self.config.seed + self.step)
+        self.batches = self.task.training_batches(self.config.seed + self.step)
         if state is not None:
             self.batches.load_state_dict(state)
         self._val_batches = None
@@ -169,6 +174,7 @@ class Trainer:
         lr = self.task.apply_lr_factor(factor)
         with self.task.streams.training_step(self.task.model):
             metrics = self.task.train_step(self.batches.next, self.step)
+        metrics = average_over_ranks(metrics, self.task.rank)
         for name, value in metrics.items():
             check_finite(name, value, self.step)
         self.step += 1

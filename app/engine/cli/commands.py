@@ -8,12 +8,23 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch.distributed as dist
 
 from app.engine.checkpoint import Checkpoint, read_checkpoint
 from app.engine.cli.outputs import check_writable, checkpoint_target
 from app.engine.cli.progress import ProgressPrinter, read_with_progress
 from app.engine.cli.serve_commands import loadtest_command, serve_command
 from app.engine.data.download import percent_steps
+from app.engine.distributed import RankInfo
+from app.engine.distributed.group import (
+    RankFailed,
+    lost_peer_message,
+    process_group,
+    rank_from_env,
+    world_size_from_env,
+)
+from app.engine.distributed.launch import launch
+from app.engine.distributed.writers import WriterPolicy
 from app.engine.errors import ConfigError, GenplayError
 from app.engine.events import NoticeEvent
 from app.engine.images import save_png_grid
@@ -32,6 +43,10 @@ def fail(message: str) -> int:
     return 2
 
 
+def _discard(event: object) -> None:
+    """A rank other than 0 prints nothing: rank 0 speaks for the run."""
+
+
 def print_notice(event: object) -> None:
     if isinstance(event, NoticeEvent):
         print(f"{event.level}: {event.message}", file=sys.stderr)
@@ -45,6 +60,8 @@ def _cli_overrides(args) -> dict:
         ("lr", args.lr),
         ("device", args.device),
         ("seed", args.seed),
+        ("precision", args.precision),
+        ("compile", args.compile),
     ):
         if value is not None:
             overrides[key] = value
@@ -72,8 +89,28 @@ def _resumed_request(args, overrides: dict, checkpoint: Checkpoint) -> RunReques
 
 
 def train_command(args) -> int:
+    """``genplay train``; under torchrun, this rank's share of a distributed run."""
+    if args.nproc is not None:
+        return launch(args.nproc, getattr(args, "argv", None) or sys.argv[1:])
+    try:
+        with process_group(args.device or "auto") as rank:
+            code = _train(args, rank)
+            if code != 0 and rank.distributed:
+                raise RankFailed(code)
+            return code
+    except RankFailed as failed:
+        return failed.exit_code
+    except (RuntimeError, dist.DistError) as exc:  # a collective failed outside a step (setup, teardown)
+        if not dist.is_available() or world_size_from_env() <= 1:
+            raise
+        return fail(lost_peer_message(rank_from_env(), f"{type(exc).__name__}: {exc}."))
+
+
+def _train(args, rank: RankInfo) -> int:
     family = args.family
     overrides = _cli_overrides(args)
+    writes = WriterPolicy(rank)
+    say = print_notice if rank.is_writer else _discard
     try:
         checkpoint = read_checkpoint(args.resume) if args.resume else None
         # the outputs are checked before data is loaded or a step is trained
@@ -85,24 +122,26 @@ def train_command(args) -> int:
         else:
             steps = overrides.get("steps", get_task_class(family).default_train_config().steps)
             request = RunRequest(int(steps), args.dataset, overrides)
-        session = RunSession(
-            family,
-            autosave=lambda data: out or checkpoint_target(None, None, f"{family}-{data.name}.safetensors"),
-            metrics_path=args.metrics,
-        )
+        if rank.is_writer:
+            autosave = lambda data: out or checkpoint_target(None, None, f"{family}-{data.name}.safetensors")  # noqa: E731
+        else:
+            autosave = None  # only rank 0 writes; the ranks hold the same weights
+        session = RunSession(family, autosave=autosave, metrics_path=writes.path(args.metrics))
         if checkpoint is not None:
             session.open(checkpoint)
         control = session.begin(request)
         printer: ProgressPrinter | None = None  # the bar starts once the run knows where it stands
 
         def sink(event: object) -> None:
-            (printer or print_notice)(event)
+            (printer if printer is not None and rank.is_writer else say)(event)
 
-        trainer = session.build(
-            sink, downloads=percent_steps(lambda text: print(text, file=sys.stderr), step=10)
-        )
+        def download_line(text: str) -> None:
+            if rank.is_writer:
+                print(text, file=sys.stderr)
+
+        trainer = session.build(sink, downloads=percent_steps(download_line, step=10))
         # the bar starts where the run stands, so its rate and ETA count only this session's steps
-        printer = ProgressPrinter(trainer.config.steps, trainer.step, quiet=args.quiet)
+        printer = ProgressPrinter(trainer.config.steps, trainer.step, quiet=writes.quiet(args.quiet))
     except GenplayError as exc:
         return fail(str(exc))
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
@@ -112,6 +151,10 @@ def train_command(args) -> int:
         signal.signal(signal.SIGINT, previous)
         printer.close()
         session.end()
+    if rank.distributed and finished.failed:
+        return fail(lost_peer_message(rank, finished.message))
+    if not rank.is_writer:
+        return 0
     print(finished.message, file=sys.stderr)
     if trainer.save_error:
         return fail(f"the run's checkpoint was not saved: {trainer.save_error}")
@@ -219,7 +262,34 @@ def sample_command(args) -> int:
         return fail(f"could not write the output: {exc.strerror or exc}.")
 
 
+EXPORTED = {"gpt": "the GPT's logits", "vae": "the VAE's decoder", "wgan": "the WGAN's generator"}
+
+
+def export_command(args) -> int:
+    """``genplay export CKPT --onnx OUT.onnx``, checked with onnxruntime when it is installed."""
+    from app.engine.onnx_export import export_onnx, onnxruntime_difference  # torch.onnx loads slowly
+
+    out = Path(args.onnx)
+    try:
+        checkpoint = read_checkpoint(args.file)
+        check_writable(out, "the ONNX file")
+        plan = export_onnx(checkpoint, out)
+        difference = onnxruntime_difference(plan, out)
+    except GenplayError as exc:
+        return fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the exporter's own failures, said in one line
+        return fail(f"the ONNX export failed: {type(exc).__name__}: {exc}")
+    dims = ", ".join(f"{d}: {dim.__name__}" for d, dim in plan.dynamic.items())
+    shape = list(plan.example.shape)
+    print(f"wrote {out}: {EXPORTED[checkpoint.family]}, input '{plan.input_name}' {shape} "
+          f"(dynamic {dims}), output '{plan.output_name}'", file=sys.stderr)  # fmt: skip
+    if difference is not None:
+        print(f"onnxruntime matches PyTorch to {difference:.2g}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
+    "export": export_command,
     "train": train_command,
     "inspect": inspect_command,
     "sample": sample_command,

@@ -7,6 +7,7 @@ import json
 
 from app import __version__
 from app.engine.devices import DEVICE_CHOICES
+from app.engine.precision import PRECISIONS
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -108,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="any model, training or family setting, e.g. latent_dim=10 or beta=4",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="forward passes in float32 (default), bfloat16 or float16 (with loss scaling) under autocast",
+    )
+    train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+    train.add_argument(
+        "--nproc",
+        type=_positive_int,
+        help="train with N processes on this machine (starts torchrun; --batch-size is per process)",
+    )
 
     inspect = commands.add_parser("inspect", help="print what a checkpoint holds")
     inspect.add_argument("file")
@@ -128,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--top-k", type=int, help="keep the k likeliest characters (gpt; default 0 = all)")
     sample.add_argument("--top-p", type=float, help="keep the likeliest mass p (gpt; default 1 = all)")
+
+    export = commands.add_parser("export", help="write a checkpoint's network for inference engines (ONNX)")
+    export.add_argument("file")
+    export.add_argument(
+        "--onnx",
+        metavar="OUT.onnx",
+        required=True,
+        help="the GPT (dynamic batch and sequence length), the VAE's decoder or the WGAN's generator",
+    )
 
     from app.engine.cli.serve_commands import add_serve_parsers  # here: it reads this module's types
 

@@ -16,9 +16,13 @@ import torch
 from torch import nn
 
 from app.engine.data.bundle import DataBundle
+from app.engine.distributed import current_rank
+from app.engine.distributed.replicas import EntryPoint, wrapped_entries
+from app.engine.distributed.sampler import rank_batches
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
 from app.engine.inference.visuals import Visuals
+from app.engine.precision import attach_scalers
 from app.engine.random_streams import RandomStreams, seeded_global_generator
 from app.engine.train_config import TrainConfig
 from models.config_fields import config_to_dict
@@ -52,6 +56,7 @@ class Task(ABC):
         self.train_config = train_config
         self.data = data
         self.device = device
+        self.rank = current_rank()  # rank 0 of 1 unless launched by torchrun
         # the run's randomness, one stream per consumer, saved and restored with the run
         self.streams = RandomStreams.create(train_config.seed, device)
         with seeded_global_generator(train_config.seed):  # the initial weights come from the seed
@@ -60,6 +65,7 @@ class Task(ABC):
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group.setdefault("base_lr", group["lr"])
+        self.prepare_training_calls()
 
     @property
     def rng(self) -> torch.Generator:
@@ -140,10 +146,48 @@ class Task(ABC):
         opens), or None when they can."""
         return None
 
+    # --- how a training step runs (one process or several, precision, compiled) ---------
+    def entry_points(self) -> dict[str, EntryPoint]:
+        """The modules (and methods) a training step calls, by role; see ``train_call``."""
+        return {"loss": EntryPoint(self.model, "loss")}
+
+    def prepare_training_calls(self) -> None:
+        """Wrap the entry points for this run's ranks, precision and compilation (again after a
+        change of device or of those settings)."""
+        tc = self.train_config
+        self._train_calls = wrapped_entries(self.entry_points(), rank=self.rank, precision=tc.precision,
+                                            compile=tc.compile, device=self.device)  # fmt: skip
+        attach_scalers(self.optimizers, tc.precision, self.device)
+
+    def train_call(self, role: str) -> Callable[..., Any]:
+        """What a training step calls for ``role``: the module's method itself, or its
+        autocast / DDP / compiled wrapper. Validation and views use ``self.model`` directly."""
+        wrapped = self._train_calls.get(role)
+        if wrapped is not None:
+            return wrapped
+        entry = self.entry_points()[role]
+        return getattr(entry.module, entry.method)
+
+    def draw_for_rank(self, n: int, draw: Callable[[int], torch.Tensor]) -> torch.Tensor:
+        """Randomness for this rank's ``n`` examples: ``draw`` for the whole global batch, this
+        rank's slice kept, so N processes use exactly the numbers one process would."""
+        return self.rank.local_slice(draw(n * self.rank.world_size))
+
+    @property
+    def source_batch_size(self) -> int:
+        """The batch a batch source draws: every rank's examples (``batch_size`` is per rank).
+        Validation batches have this size too: every rank validates on the same global batches."""
+        return self.train_config.batch_size * self.rank.world_size
+
+    def training_batches(self, seed: int) -> Any:
+        """This process's batch source: ``make_batches`` cut to this rank's slice."""
+        return rank_batches(self.make_batches(seed), self.rank)
+
     # --- training -----------------------------------------------------------------------
     @abstractmethod
     def make_batches(self, seed: int) -> Any:
-        """A batch source (``next()``, ``state_dict()``, ``load_state_dict()``) over training data."""
+        """A batch source (``next()``, ``state_dict()``, ``load_state_dict()``) over training data,
+        drawing ``source_batch_size`` examples a batch."""
 
     @abstractmethod
     def validation_batches(self) -> Sequence[Any]: ...
@@ -189,6 +233,7 @@ class Task(ABC):
                         state[key] = value.to(device)
         self.streams.move_to(device)
         self.device = device
+        self.prepare_training_calls()
 
     def set_hparams(self, **changes: Any) -> None:
         """Change task hyperparameters (e.g. β, λ, n_critic); they apply from the next step."""

@@ -170,7 +170,7 @@ class GPTTask(Task):
 
     # --- training -----------------------------------------------------------------------
     def make_batches(self, seed: int) -> SampledBatches:
-        return SampledBatches(self.sample_windows, self.train_config.batch_size, self.device, seed)
+        return SampledBatches(self.sample_windows, self.source_batch_size, self.device, seed)
 
     def sample_windows(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``batch`` random windows of the training text: inputs x and next characters y, (B, T) each."""
@@ -185,17 +185,17 @@ class GPTTask(Task):
         tc = self.train_config
         block = self.model_config.block_size
         val = self.data.val.to(self.device)
-        count = max(1, tc.batch_size * tc.val_batches)
+        count = max(1, self.source_batch_size * tc.val_batches)
         starts = torch.linspace(0, len(val) - block - 1, count).round().long().unique().to(self.device)
         windows = val[starts[:, None] + self.window_offsets()]  # (count, T + 1)
-        return [(w[:, :-1], w[:, 1:]) for w in windows.split(tc.batch_size)]
+        return [(w[:, :-1], w[:, 1:]) for w in windows.split(self.source_batch_size)]
 
     def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:
         self.steps_done = step
         if not self.captured_any:
             self.capture_probe(step)  # how attention looks before this run's first update
         x, y = next_batch()  # (B, T) each
-        loss = self.model.loss(x, y)  # nats per character
+        loss = self.train_call("loss")(x, y)  # nats per character
         grad_norm = guarded_update(
             loss,
             self.optimizers[0],

@@ -72,23 +72,36 @@ class VAETask(Task):
         return tuple(model_config.input_shape)
 
     def make_batches(self, seed: int) -> ShuffledBatches:
-        return ShuffledBatches(self.data.train, self.train_config.batch_size, self.device, seed)
+        return ShuffledBatches(self.data.train, self.source_batch_size, self.device, seed)
 
     def validation_batches(self) -> Sequence[torch.Tensor]:
         tc = self.train_config
-        return fixed_batches(self.data.val, tc.batch_size, tc.val_batches, self.device)
+        return fixed_batches(self.data.val, self.source_batch_size, tc.val_batches, self.device)
 
-    def _loss(self, x: torch.Tensor, beta: float, free_bits: float, eps: torch.Tensor | None = None):
-        """The terms at ε (default: drawn from the training stream), ε ~ N(0, I) of shape (B, latent_dim)."""
+    def _loss(
+        self,
+        x: torch.Tensor,
+        beta: float,
+        free_bits: float,
+        eps: torch.Tensor | None = None,
+        training: bool = False,
+    ):
+        """The terms at ε, ε ~ N(0, I) of shape (B, latent_dim): given, or drawn from the training
+        stream (a training step draws this rank's slice of the global batch's ε)."""
+
+        def draw(n: int) -> torch.Tensor:
+            return torch.randn((n, self.model_config.latent_dim), generator=self.rng, device=x.device,
+                               dtype=x.dtype)  # fmt: skip
+
         if eps is None:
-            mu_shape = (x.shape[0], self.model_config.latent_dim)
-            eps = torch.randn(mu_shape, generator=self.rng, device=x.device, dtype=x.dtype)
-        return self.model.loss(x, beta=beta, free_bits=free_bits, eps=eps)
+            eps = self.draw_for_rank(x.shape[0], draw) if training else draw(x.shape[0])
+        loss = self.train_call("loss") if training else self.model.loss
+        return loss(x, beta=beta, free_bits=free_bits, eps=eps)
 
     def train_step(self, next_batch: NextBatch, step: int) -> dict[str, float]:
         x = next_batch()  # (B, C, H, W)
         beta = self.hparams.beta_at(step)
-        terms = self._loss(x, beta, self.hparams.free_bits)
+        terms = self._loss(x, beta, self.hparams.free_bits, training=True)
         grad_norm = guarded_update(
             terms.total,
             self.optimizers[0],

@@ -19,6 +19,7 @@ import torch
 
 from app.engine.data.batches import SampledBatches, ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
+from app.engine.distributed.replicas import EntryPoint
 from app.engine.events import ModelSnapshot
 from app.engine.inference.visuals import WGANVisuals
 from app.engine.inference.wgan_architecture import default_conv_channels
@@ -139,16 +140,24 @@ class WGANTask(Task):
     # --- data -------------------------------------------------------------------------------
     def make_batches(self, seed: int) -> SampledBatches | ShuffledBatches:
         if self.data.sampler is not None:  # toy sets: fresh points every batch
-            return SampledBatches(self.data.sampler, self.train_config.batch_size, self.device, seed)
-        return ShuffledBatches(self.data.train, self.train_config.batch_size, self.device, seed)
+            return SampledBatches(self.data.sampler, self.source_batch_size, self.device, seed)
+        return ShuffledBatches(self.data.train, self.source_batch_size, self.device, seed)
 
     def validation_batches(self) -> Sequence[torch.Tensor]:
         tc = self.train_config
-        return fixed_batches(self.data.val, tc.batch_size, tc.val_batches, self.device)
+        return fixed_batches(self.data.val, self.source_batch_size, tc.val_batches, self.device)
 
     # --- the two players' updates -------------------------------------------------------------
+    def entry_points(self) -> dict[str, EntryPoint]:
+        # the critic is differentiated twice for its gradient penalty, which torch.compile cannot do
+        critic = EntryPoint(self.model.critic, compilable=self.model_config.lipschitz != "gp")
+        return {"critic": critic, "generator": EntryPoint(self.model.generator)}
+
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.model_config.latent_dim, generator=self.rng, device=self.device)
+        """z ~ N(0, I) for this rank's ``n`` examples (see ``draw_for_rank``)."""
+        return self.draw_for_rank(
+            n, lambda m: torch.randn(m, self.model_config.latent_dim, generator=self.rng, device=self.device)
+        )
 
     def critic_update(self, real: torch.Tensor, step: int, measure: bool = True) -> CriticLoss:
         """One step of the critic on L_D + λ·GP (or with clipping / SN / no constraint); L_D is
@@ -162,9 +171,13 @@ class WGANTask(Task):
         penalised = lipschitz == "gp"
         alpha = None
         if penalised or measure:
-            alpha = torch.rand(len(real), generator=self.rng, device=self.device)  # α ~ U(0, 1)
+            alpha = self.draw_for_rank(  # α ~ U(0, 1)
+                len(real), lambda m: torch.rand(m, generator=self.rng, device=self.device)
+            )
         gp_lambda = self.hparams.gp_lambda if penalised else 0.0
-        terms = critic_loss(critic, real, fake, alpha, gp_lambda, self.model_config.gan_loss)
+        terms = critic_loss(
+            self.train_call("critic"), real, fake, alpha, gp_lambda, self.model_config.gan_loss
+        )
         guarded_update(terms.total, self.critic_optimizer, critic.parameters(), step=step,
                        grad_clip=self.train_config.grad_clip, loss_name="the critic loss")  # fmt: skip
         if lipschitz == "clip":
@@ -180,7 +193,7 @@ class WGANTask(Task):
         critic = self.model.critic
         critic.requires_grad_(False)  # no gradients for the critic's weights: they stay put
         try:
-            fake = self.model.generator(self._noise(batch_size))
+            fake = self.train_call("generator")(self._noise(batch_size))
             loss = generator_loss(critic, fake, self.model_config.gan_loss)
             guarded_update(loss, self.generator_optimizer, self.model.generator.parameters(), step=step,
                            grad_clip=self.train_config.grad_clip, loss_name="the generator loss")  # fmt: skip

@@ -71,6 +71,18 @@ TRAIN_FIELDS = (
     FieldSpec("checkpoint_every", "Autosave every",
               "Steps between autosaved checkpoints (a rollback point); 0 = only at the end."),
     FieldSpec("seed", "Seed", "Seeds the data split, the initial weights and the batches."),
+    FieldSpec("precision", "Precision",
+              "The number format of the forward passes (autocast); weights and checkpoints stay float32.",
+              live=True, choice_tooltips=(
+                  "float32 everywhere: the reference, and the fastest on most CPUs.",
+                  "bfloat16 matrix products: float32's range with 8 bits of mantissa; fast on recent "
+                  "GPUs and CPUs with AMX/AVX-512 BF16, slower on others. No loss scaling needed.",
+                  "float16 matrix products with a gradient scaler (the loss is scaled up for backward, "
+                  "a step whose gradients overflow is skipped): for CUDA GPUs.")),
+    FieldSpec("compile", "Compile (torch.compile)",
+              "Compile the model's training step into fused kernels. The first steps wait for the "
+              "compiler (seconds to a minute); then steps may be faster, mostly on a GPU. The WGAN-GP "
+              "critic stays uncompiled: its gradient penalty differentiates it twice.", live=True),
 )  # fmt: skip
 
 
