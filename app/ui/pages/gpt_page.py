@@ -49,7 +49,7 @@ MASK_TIPS = (
 NORM_TIPS = (
     "pre: h + Attn(LN(h)), as GPT-2; trains without warm-up",
     "post: LN(h + Attn(h)), the original Transformer's order; needs the learning-rate warm-up "
-    "(Schedule warmup_cosine with Warm-up steps ≈ 100, the GPT default) or its early steps are "
+    "(LR schedule warmup_cosine with Warm-up steps ≈ 100, the GPT default) or its early steps are "
     "unstable",
 )
 POSITION_TIPS = (
