@@ -8,6 +8,8 @@ rate, under ``warmup_cosine`` (100 warm-up steps, the GPT default) and under ``c
 the table prints the mean training loss over a few windows of steps and the validation loss.
 
     python bench/gpt_norm_position.py [--steps 400] [--lr 1e-3] [--threads 1]
+                                      [--position-encoding learned|sinusoidal] [--runs pre-warmup,post-none]
+                                      [--n-layer 4] [--grad-clip 1.0]
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from app.engine.data import load_dataset  # noqa: E402
 from app.engine.schedules import lr_factor  # noqa: E402
 from models.transformer import GPT, GPTConfig  # noqa: E402
 
-RUNS = (("pre", "warmup_cosine"), ("pre", "cosine"), ("post", "warmup_cosine"), ("post", "cosine"))
+RUNS = {"pre-warmup": ("pre", "warmup_cosine"), "pre-none": ("pre", "cosine"),
+        "post-warmup": ("post", "warmup_cosine"), "post-none": ("post", "cosine")}  # fmt: skip
 
 
 def run(norm: str, schedule: str, ids, val, args) -> list[float]:
     torch.manual_seed(args.seed)
-    config = GPTConfig(vocab_size=int(ids.max()) + 1, norm_position=norm)  # the baby-GPT sizes
+    vocab = int(ids.max()) + 1
+    config = GPTConfig(
+        vocab_size=vocab, n_layer=args.n_layer, norm_position=norm, position_encoding=args.position_encoding
+    )
     model = GPT(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99), weight_decay=0.1)
     batches = torch.Generator().manual_seed(args.seed)
@@ -44,7 +50,8 @@ def run(norm: str, schedule: str, ids, val, args) -> list[float]:
         loss = model.loss(windows[:, :-1], windows[:, 1:])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if args.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         optimizer.step()
         losses.append(loss.item())
     marks = [args.steps * i // 4 for i in range(5)]
@@ -65,6 +72,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-layer", type=int, default=4)
+    parser.add_argument("--grad-clip", type=float, default=1.0, help="0 = no clipping")
+    parser.add_argument("--position-encoding", choices=("learned", "sinusoidal"), default="learned")
+    parser.add_argument(
+        "--runs", default=",".join(RUNS), help="a comma-separated choice of " + ", ".join(RUNS)
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_dataset("python-docs")
@@ -74,7 +87,7 @@ def main() -> None:
         f"baby GPT on python-docs, lr {args.lr}, {args.steps} steps of 12 windows; mean training loss, nats"
     )
     print(f"{'':<26}" + "".join(f"{h:>14}" for h in header))
-    for norm, schedule in RUNS:
+    for norm, schedule in (RUNS[name] for name in args.runs.split(",")):
         started = time.perf_counter()
         spans = run(norm, schedule, data.train, data.val, args)
         label = f"{norm}-LN, {'warm-up 100' if schedule == 'warmup_cosine' else 'no warm-up'}"
