@@ -2,9 +2,9 @@
 
 The original Transformer normalises after each residual sum (Post-LN); its gradients near the
 output are large at the start, and it is known to need a warm-up (Xiong et al., 2020, "On Layer
-Normalization in the Transformer Architecture"). Four baby GPTs (the GPT page's default sizes)
-learn python-docs from the same initial weights and batches with AdamW at the GPT task's learning
-rate, under ``warmup_cosine`` (100 warm-up steps, the GPT default) and under ``cosine`` (no warm-up);
+Normalization in the Transformer Architecture"). Four baby GPTs (the GPT page's default sizes,
+or ``--n-layer`` deep) learn python-docs from the same initial weights and batches with AdamW,
+under ``warmup_cosine`` (100 warm-up steps, the GPT default) and under ``cosine`` (no warm-up);
 the table prints the mean training loss over a few windows of steps and the validation loss.
 
     python bench/gpt_norm_position.py [--steps 400] [--lr 1e-3] [--threads 1]
@@ -84,7 +84,8 @@ def main() -> None:
     q = args.steps // 4
     header = [f"steps {i * q}-{(i + 1) * q}" for i in range(4)] + ["val loss"]
     print(
-        f"baby GPT on python-docs, lr {args.lr}, {args.steps} steps of 12 windows; mean training loss, nats"
+        f"baby GPT ({args.n_layer} layers, {args.position_encoding} positions) on python-docs, lr {args.lr}, "
+        f"clip {args.grad_clip}, {args.steps} steps of 12 windows; mean training loss, nats"
     )
     print(f"{'':<26}" + "".join(f"{h:>14}" for h in header))
     for norm, schedule in (RUNS[name] for name in args.runs.split(",")):
