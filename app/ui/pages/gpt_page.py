@@ -47,10 +47,11 @@ MASK_TIPS = (
     "prefix: the prompt (its first p ≤ P characters) also sees itself forwards, as in a prefix LM",
 )
 NORM_TIPS = (
-    "pre: h + Attn(LN(h)), as GPT-2; trains without warm-up",
-    "post: LN(h + Attn(h)), the original Transformer's order; needs the learning-rate warm-up "
-    "(LR schedule warmup_cosine with Warm-up steps ≈ 100, the GPT default) or its early steps are "
-    "unstable",
+    "pre: h + Attn(LN(h)), as GPT-2 (the default); the steadier one to train",
+    "post: LN(h + Attn(h)), the original Transformer's order, trained there with a learning-rate "
+    "warm-up: deep Post-LN models at high learning rates stall without one, and learn slower than "
+    "Pre-LN even with it (Xiong et al. 2020). Keep LR schedule = warmup_cosine with Warm-up steps "
+    "≈ 100 (the GPT default) and gradient clipping",
 )
 POSITION_TIPS = (
     "learned: a trained vector per position, E_pos[t] (GPT-2)",
