@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models.transformer import GPT, KVCache
+from models.transformer import GPT, KVCache, prompt_prefix_length
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,11 @@ class ContextWindow:
     (every position moved, so cached keys no longer apply). With ``use_cache`` each new token
     between shifts costs one query row; without it the whole window is read for every token.
     The rule is the same either way, so both give the same next-token logits.
+
+    Prefix mask: the prompt is the prefix. Its first p = min(prompt length, P) tokens see each
+    other both ways and every written token reads causally, as the model was trained (a random
+    p per sequence); a shift drops the oldest prompt tokens first, and p shrinks with what is
+    left of the prompt. A written token never changes the prefix, so cached keys stay valid.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class ContextWindow:
         block = self.config.block_size
         self.shift = shift if shift is not None else max(1, block // 4)
         self.tokens = tokens[:, -block:]  # (B, T)
+        self.prompt_left = self.tokens.shape[1]  # prompt tokens still in the window
         self.use_cache = use_cache
         self.need_weights = need_weights
         self.need_residuals = need_residuals
@@ -99,6 +105,11 @@ class ContextWindow:
     @property
     def length(self) -> int:
         return self.tokens.shape[1]
+
+    @property
+    def prefix_length(self) -> int:
+        """p the window is read with: min(prompt tokens still in it, P) (0 without the prefix mask)."""
+        return prompt_prefix_length(self.config, self.prompt_left)
 
     @property
     def attention(self) -> torch.Tensor | None:
@@ -146,6 +157,7 @@ class ContextWindow:
             cache=self.cache,
             need_weights=self.need_weights,
             capture_residuals=self.need_residuals,
+            prefix_lengths=self.prefix_length,
         )
         self._grow(out.logits.dtype)
         T = self.length
@@ -156,21 +168,15 @@ class ContextWindow:
             self._residuals[:, :T] = torch.stack([h[0] for h in out.residuals]).cpu()
         return out.logits[:, -1]
 
-    def _cache_still_valid(self) -> bool:
-        """A new token at position t changes no earlier position, except inside a prefix."""
-        if self.cache is None:
-            return False
-        new_position = self.length - 1
-        return not (self.config.mask == "prefix" and new_position < self.config.prefix_len)
-
     @torch.no_grad()
     def push(self, token: torch.Tensor) -> torch.Tensor:
         """Append ``token`` (B,) and return the logits (B, V) of the token after it."""
         shifted = self.length >= self.config.block_size
         if shifted:
             self.tokens = self.tokens[:, self.shift :]
+            self.prompt_left = max(0, self.prompt_left - self.shift)
         self.tokens = torch.cat([self.tokens, token.view(-1, 1).to(self.tokens)], dim=1)
-        if shifted or not self.use_cache or not self._cache_still_valid():
+        if shifted or self.cache is None:  # a written token reads causally: the cache stays valid
             self.logits = self._read_all()
             return self.logits
         out = self.model(

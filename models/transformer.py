@@ -1,8 +1,12 @@
 """A small decoder-only Transformer (GPT) over characters.
 
-    h_0 = E_tok[x] + E_pos[t]
-    h'  = h + Attn(LN(h)),   h'' = h' + MLP(LN(h'))             (pre-LayerNorm blocks, × n_layer)
-    p(x_{t+1} | x_≤t) = softmax(LN(h_L) · E_tokᵀ)                (weight tying: one embedding table)
+    h_0 = E_tok[x] + E_pos[t]                                      (learned positions, GPT-2)
+    h_0 = √d · E_tok[x] + PE[t]                                    (sinusoidal, Vaswani et al. §3.4–3.5)
+        PE(t, 2i) = sin(t / 10000^(2i/d)),  PE(t, 2i+1) = cos(t / 10000^(2i/d))
+    Pre-LN block (GPT-2, default):     h' = h + Attn(LN₁(h)),     h'' = h' + MLP(LN₂(h'))
+    Post-LN block (original paper):    h' = LN₁(h + Attn(h)),     h'' = LN₂(h' + MLP(h'))
+    p(x_{t+1} | x_≤t) = softmax(LN_f(h_L) · E_tokᵀ)   (pre-LN; post-LN's h_L is normalised already,
+                                                       so there is no LN_f; weight tying: one table)
 
 Each attention head computes
 
@@ -11,7 +15,13 @@ Each attention head computes
 where M holds 0 where a query may look and −∞ where it may not:
     causal   M_ij = 0 if j ≤ i                 (never the future)
     sliding  M_ij = 0 if i − w < j ≤ i         (the last w tokens only)
-    prefix   M_ij = 0 if j ≤ i or j < P        (the first P tokens see each other both ways)
+    prefix   M_ij = 0 if j ≤ i or j < p        (the first p ≤ P tokens see each other both ways)
+
+The prefix mask is a prefix LM (UniLM, T5): the prefix is the part of a text that is given, and
+only what follows it is predicted. In training each sequence draws its own p ~ U{1, …, P} and
+only targets from position p − 1 on are scored (earlier positions see their own next token);
+in generation the prompt is the prefix, p = min(prompt length, P), and every written token reads
+causally. So whatever the prompt's length, the model predicts from a case it was trained on.
 
 Training uses the fused kernel (``F.scaled_dot_product_attention``); the inspection path
 writes the formula out and returns α for every layer and head. A ``KVCache`` keeps K and V
@@ -37,6 +47,8 @@ MAX_PARAMETERS = 200_000_000
 Mask = Literal["causal", "sliding", "prefix"]
 MASKS: tuple[str, ...] = get_args(Mask)
 Activation = Literal["gelu", "gelu_tanh"]  # exact GELU, or the tanh approximation GPT-2 was trained with
+NormPosition = Literal["pre", "post"]
+PositionEncoding = Literal["learned", "sinusoidal"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,8 @@ class GPTConfig:
     activation: Activation = "gelu"  # the MLP's GELU: exact, or GPT-2's tanh approximation
     layer_norm_eps: float = 1e-5  # ε in LN(h) = (h − μ) / √(σ² + ε) · γ + β
     output_bias: bool = True  # logits = LN(h_L) W_outᵀ + b; GPT-2's output layer has no b
+    norm_position: NormPosition = "pre"  # LayerNorm before each sublayer (GPT-2) or after the residual sum
+    position_encoding: PositionEncoding = "learned"  # a trained table E_pos, or the fixed sinusoids PE
 
     RANGES: ClassVar[Ranges] = {
         "vocab_size": (2, 65536),
@@ -78,10 +92,11 @@ class GPTConfig:
         """Number of weights, computed from the sizes alone (nothing is allocated)."""
         d = self.d_model
         per_block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d)
-        embeddings = self.vocab_size * d + self.block_size * d
+        embeddings = self.vocab_size * d + (self.block_size * d if self.position_encoding == "learned" else 0)
         head = 0 if self.tie_weights else self.vocab_size * d
         head_bias = self.vocab_size if self.output_bias else 0
-        return embeddings + self.n_layer * per_block + 2 * d + head + head_bias
+        final_norm = 2 * d if self.norm_position == "pre" else 0
+        return embeddings + self.n_layer * per_block + final_norm + head + head_bias
 
     def validate(self) -> None:
         check_ranges(self, self.RANGES)
@@ -97,23 +112,67 @@ class GPTConfig:
             raise ValueError(f"this GPT would have {count:,} weights; at most {MAX_PARAMETERS:,} are allowed")
 
 
+PrefixLengths = int | torch.Tensor | None  # p for every row, p_b per row (B,), or None for P
+
+
 def allowed_positions(
-    config: GPTConfig, n_queries: int, n_keys: int, device: torch.device | None = None
+    config: GPTConfig,
+    n_queries: int,
+    n_keys: int,
+    device: torch.device | None = None,
+    prefix_lengths: PrefixLengths = None,
 ) -> torch.Tensor:
-    """Where M = 0: (n_queries, n_keys) booleans, the queries being the last n_queries keys."""
-    return allowed_keys(config, torch.arange(n_keys - n_queries, n_keys, device=device), n_keys)
+    """Where M = 0: (n_queries, n_keys) booleans, the queries being the last n_queries keys
+    ((B, n_queries, n_keys) when ``prefix_lengths`` gives one p per row)."""
+    query_positions = torch.arange(n_keys - n_queries, n_keys, device=device)
+    return allowed_keys(config, query_positions, n_keys, prefix_lengths)
 
 
-def allowed_keys(config: GPTConfig, query_positions: torch.Tensor, n_keys: int) -> torch.Tensor:
-    """Where M = 0 for queries at ``query_positions`` (..., T) over keys 0 … n_keys − 1: (..., T, n_keys)."""
+def allowed_keys(
+    config: GPTConfig, query_positions: torch.Tensor, n_keys: int, prefix_lengths: PrefixLengths = None
+) -> torch.Tensor:
+    """Where M = 0 for queries at ``query_positions`` (..., T) over keys 0 … n_keys − 1: (..., T, n_keys).
+
+    Prefix mask: ``prefix_lengths`` is p (an int, or a tensor (B,) of one p per row, whose rows lead
+    the result); None means p = P, the longest prefix.
+    """
     i = query_positions[..., :, None]  # query positions
     j = torch.arange(n_keys, device=query_positions.device)  # key positions
     allowed = j <= i  # causal: never the future
     if config.mask == "sliding":
         allowed = allowed & (j > i - config.window)
     elif config.mask == "prefix":
-        allowed = allowed | (j < config.prefix_len)
+        p = config.prefix_len if prefix_lengths is None else prefix_lengths
+        if isinstance(p, torch.Tensor):
+            p = p.to(j.device).view(*p.shape, 1, 1)  # (B, 1, 1): one p per row
+        allowed = allowed | (j < p)
     return allowed
+
+
+def prompt_prefix_length(config: GPTConfig, prompt_length: int) -> int:
+    """At generation the prompt is the prefix: p = min(prompt length, P) (0 without a prefix mask)."""
+    return min(prompt_length, config.prefix_len) if config.mask == "prefix" else 0
+
+
+def random_prefix_lengths(config: GPTConfig, batch: int, generator: torch.Generator) -> torch.Tensor:
+    """Training: p_b ~ U{1, …, P} for each of ``batch`` sequences, so every prompt length is trained: (B,)."""
+    return torch.randint(1, config.prefix_len + 1, (batch,), generator=generator, device=generator.device)
+
+
+def spread_prefix_lengths(config: GPTConfig, first: int, count: int) -> torch.Tensor:
+    """Validation: sequence k (from ``first``) reads p = 1 + k mod P, every length in turn: (count,)."""
+    return 1 + (first + torch.arange(count)) % config.prefix_len
+
+
+def sinusoidal_table(n_positions: int, d: int) -> torch.Tensor:
+    """PE(t, 2i) = sin(t / 10000^(2i/d)),  PE(t, 2i+1) = cos(t / 10000^(2i/d)):  (n_positions, d)."""
+    t = torch.arange(n_positions, dtype=torch.float64)[:, None]  # (N, 1)
+    two_i = torch.arange(0, d, 2, dtype=torch.float64)  # 2i = 0, 2, 4, …: (⌈d/2⌉,)
+    angle = t / 10000.0 ** (two_i / d)  # (N, ⌈d/2⌉)
+    table = torch.zeros(n_positions, d, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(angle)
+    table[:, 1::2] = torch.cos(angle[:, : d // 2])  # an odd d has one sine more than cosines
+    return table.float()
 
 
 class KVCache:
@@ -241,10 +300,15 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LayerNorm Transformer block: h + Attn(LN(h)), then + MLP(LN(·))."""
+    """One Transformer block, LayerNorm before each sublayer or after each residual sum:
+
+    pre   h' = h + Attn(LN₁(h)),   h'' = h' + MLP(LN₂(h'))
+    post  h' = LN₁(h + Attn(h)),   h'' = LN₂(h' + MLP(h'))
+    """
 
     def __init__(self, config: GPTConfig, layer: int) -> None:
         super().__init__()
+        self.post_norm = config.norm_position == "post"
         self.ln_1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.attn = SelfAttention(config, layer)
         self.ln_2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
@@ -253,9 +317,14 @@ class Block(nn.Module):
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | RowWrite | None, need_weights: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.post_norm:
+            attended, weights = self.attn(x, mask, cache, need_weights)
+            x = self.ln_1(x + attended)  # h' = LN₁(h + Attn(h))
+            x = self.ln_2(x + self.mlp(x))  # h'' = LN₂(h' + MLP(h'))
+            return x, weights
         attended, weights = self.attn(self.ln_1(x), mask, cache, need_weights)
-        x = x + attended
-        x = x + self.mlp(self.ln_2(x))
+        x = x + attended  # h' = h + Attn(LN₁(h))
+        x = x + self.mlp(self.ln_2(x))  # h'' = h' + MLP(LN₂(h'))
         return x, weights
 
 
@@ -274,10 +343,19 @@ class GPT(nn.Module):
         config.validate()
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)  # E_tok
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)  # E_pos
+        self.pos_emb: nn.Embedding | None = None
+        if config.position_encoding == "learned":
+            self.pos_emb = nn.Embedding(config.block_size, config.d_model)  # E_pos
+        else:  # PE: fixed, so a buffer that is computed here and never saved
+            self.register_buffer("pe", sinusoidal_table(config.block_size, config.d_model), persistent=False)
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config, i) for i in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        # post-LN blocks end normalised, so only pre-LN has a final LayerNorm
+        self.ln_f: nn.Module = (
+            nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+            if config.norm_position == "pre"
+            else nn.Identity()
+        )
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         if config.tie_weights:
             self.lm_head.weight = self.tok_emb.weight  # one (vocab, d_model) table both ways
@@ -294,14 +372,35 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    # --- masks and ablation -------------------------------------------------------------
-    def attention_mask(self, n_queries: int, n_keys: int, device: torch.device) -> torch.Tensor | None:
-        """Boolean M (True = may attend), or None where the fused causal kernel needs none."""
+    # --- embeddings, masks and ablation ---------------------------------------------------
+    def embed(self, idx: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """h_0 = E_tok[x] + E_pos[t] (learned) or √d · E_tok[x] + PE[t] (sinusoidal): (B, T, d_model).
+
+        With the fixed sinusoids the token vectors are scaled by √d, as in the original
+        Transformer, so the unit-sized PE does not drown them (E_tok starts at std 0.02).
+        """
+        if self.pos_emb is not None:
+            return self.tok_emb(idx) + self.pos_emb(positions)
+        return self.tok_emb(idx) * math.sqrt(self.config.d_model) + self.pe[positions]
+
+    def attention_mask(
+        self, n_queries: int, n_keys: int, device: torch.device, prefix_lengths: PrefixLengths = None
+    ) -> torch.Tensor | None:
+        """Boolean M (True = may attend), or None where the fused causal kernel needs none;
+        (B, 1, T, S) when ``prefix_lengths`` gives one p per row."""
         cfg = self.config
-        plain_causal = cfg.mask == "causal" or (cfg.mask == "sliding" and cfg.window >= n_keys)
+        p = cfg.prefix_len if prefix_lengths is None else prefix_lengths
+        per_row = isinstance(p, torch.Tensor)
+        plain_causal = (
+            cfg.mask == "causal"
+            or (cfg.mask == "sliding" and cfg.window >= n_keys)
+            # a prefix of one token is causal; so is one new query, which reads every key anyway
+            or (cfg.mask == "prefix" and (n_queries == 1 or (not per_row and p <= 1)))
+        )
         if plain_causal and (n_queries == n_keys or n_queries == 1):
             return None  # square: is_causal; one new query: every key so far is allowed
-        return allowed_positions(cfg, n_queries, n_keys, device)
+        allowed = allowed_positions(cfg, n_queries, n_keys, device, prefix_lengths)
+        return allowed[:, None] if per_row else allowed  # heads share a row's M
 
     def set_head_gates(self, gates: torch.Tensor | None) -> None:
         """(n_layer, n_head) multipliers of each head's output (0 = ablated), or None for all on."""
@@ -316,11 +415,14 @@ class GPT(nn.Module):
         cache: KVCache | None = None,
         need_weights: bool = False,
         capture_residuals: bool = False,
+        prefix_lengths: PrefixLengths = None,
     ) -> GPTOutput:
         """idx (B, T) token ids → next-token logits (B, T, V), and α per layer if asked.
 
         With a cache, ``idx`` holds only the new tokens; they follow the ``cache.length`` stored ones.
         ``capture_residuals`` also returns the residual stream h_0 … h_L (the logit lens reads it).
+        Prefix mask: ``prefix_lengths`` is the p the text is read with (an int, or one per row (B,));
+        None reads it with p = P.
         """
         B, T = idx.shape
         past = cache.length if cache is not None else 0
@@ -329,10 +431,10 @@ class GPT(nn.Module):
                 f"the context has {past + T} tokens but the model reads at most {self.config.block_size}"
             )
         positions = torch.arange(past, past + T, device=idx.device)  # (T,)
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(positions))  # (B, T, d_model)
-        mask = self.attention_mask(T, past + T, idx.device)
+        x = self.drop(self.embed(idx, positions))  # (B, T, d_model)
+        mask = self.attention_mask(T, past + T, idx.device, prefix_lengths)
         if mask is None and need_weights and T > 1:  # the written-out softmax needs M spelled out
-            mask = allowed_positions(self.config, T, past + T, idx.device)
+            mask = allowed_positions(self.config, T, past + T, idx.device, prefix_lengths)
         attentions = []
         residuals = [x]
         for block in self.blocks:
@@ -360,22 +462,35 @@ class GPT(nn.Module):
         Row b's tokens sit at ``positions[b]``; ``allowed`` (B, 1, T, S) is its M (True = may
         attend, padding already excluded); ``cache`` stores each row's keys where its tokens sit.
         """
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(positions))  # (B, T, d_model)
+        x = self.drop(self.embed(idx, positions))  # (B, T, d_model)
         for block in self.blocks:
             x, _ = block(x, allowed, cache, False)
         return self.lm_head(self.ln_f(x))
 
-    def loss(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy −(1/N) Σ_t log p(x_{t+1} | x_≤t), in nats per token.
+    def loss(
+        self, idx: torch.Tensor, targets: torch.Tensor, prefix_lengths: PrefixLengths = None
+    ) -> torch.Tensor:
+        """Cross-entropy −(1/N) Σ_t log p(x_{t+1} | x_≤t) over the N scored targets, nats per token.
 
-        With the prefix mask, positions inside the prefix see their own next token, so only
-        targets from position P − 1 on are scored.
+        With the prefix mask, row b is read with its own prefix p_b (``prefix_lengths``: in
+        training p_b ~ U{1, …, P} from ``random_prefix_lengths``; None: P for every row); its
+        positions t < p_b − 1 see their own next token, so only targets from t = p_b − 1 on count.
         """
-        logits = self(idx).logits  # (B, T, V)
+        logits = self(idx, prefix_lengths=prefix_lengths).logits  # (B, T, V)
         if self.config.mask == "prefix":
-            targets = targets.clone()
-            targets[:, : self.config.prefix_len - 1] = -1  # ignored below
+            targets = targets.masked_fill(~self.scored_targets(targets.shape, prefix_lengths), -1)
         return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
+
+    def scored_targets(self, shape: torch.Size, prefix_lengths: PrefixLengths = None) -> torch.Tensor:
+        """Which targets (B, T) the loss scores: all, or with the prefix mask those at t ≥ p_b − 1."""
+        B, T = shape
+        device = self.tok_emb.weight.device
+        if self.config.mask != "prefix":
+            return torch.ones(B, T, dtype=torch.bool, device=device)
+        p = self.config.prefix_len if prefix_lengths is None else prefix_lengths
+        p = torch.as_tensor(p, device=device).reshape(-1, 1)  # (B, 1) or (1, 1)
+        t = torch.arange(T, device=device)  # (T,)
+        return (t >= p - 1).expand(B, T)
 
     def new_cache(self, batch: int) -> KVCache:
         weight = self.tok_emb.weight

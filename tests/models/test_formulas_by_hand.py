@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from models.text_sampling import SamplingSettings, sampling_probs
-from models.transformer import GPT, Block, GPTConfig, SelfAttention
+from models.transformer import GPT, Block, GPTConfig, SelfAttention, sinusoidal_table
 from models.vae import VAE
 from models.wgan import gradient_penalty
 
@@ -86,37 +86,84 @@ def test_a_dot_product_of_unit_variance_vectors_has_variance_d_k():
         assert ((q * k).sum(dim=1) / math.sqrt(d_k)).var().item() == pytest.approx(1.0, rel=0.03)
 
 
-def test_pre_layernorm_block_matches_a_hand_written_forward_pass():
+def _layer_norm(h, ln):  # (h − mean) / √(var + ε) · γ + β, variance without Bessel's correction
+    mean = h.mean(dim=-1, keepdim=True)
+    var = h.var(dim=-1, unbiased=False, keepdim=True)
+    return (h - mean) / torch.sqrt(var + ln.eps) * ln.weight + ln.bias
+
+
+def _attend(block, h):  # two heads of d_k = 4 over 4 causal positions, written out
+    att = block.attn
+    q, k, v = (h @ att.qkv.weight.T + att.qkv.bias).split(8, dim=-1)
+    heads = []
+    for head in range(2):
+        cols = slice(4 * head, 4 * head + 4)
+        scores = q[0, :, cols] @ k[0, :, cols].T / 2.0
+        scores = scores.masked_fill(torch.triu(torch.ones(4, 4, dtype=torch.bool), 1), float("-inf"))
+        heads.append(torch.softmax(scores, dim=-1) @ v[0, :, cols])
+    return (torch.cat(heads, dim=-1) @ att.proj.weight.T + att.proj.bias)[None]
+
+
+def _feed_forward(block, h):
+    hidden = h @ block.mlp.fc.weight.T + block.mlp.fc.bias
+    gelu = 0.5 * hidden * (1.0 + torch.erf(hidden / math.sqrt(2.0)))  # exact GELU
+    return gelu @ block.mlp.proj.weight.T + block.mlp.proj.bias
+
+
+def _block_with_distinct_norms(config: GPTConfig) -> Block:
     torch.manual_seed(3)
-    config = _attention_config()
     block = Block(config, 0).eval()
+    with torch.no_grad():  # γ ≠ 1, β ≠ 0, so LN₁ and LN₂ and their places are told apart
+        for ln in (block.ln_1, block.ln_2):
+            ln.weight.uniform_(0.5, 1.5)
+            ln.bias.uniform_(-0.5, 0.5)
+    return block
+
+
+def test_pre_layernorm_block_matches_a_hand_written_forward_pass():
+    block = _block_with_distinct_norms(_attention_config())
     x = torch.randn(1, 4, 8)
-
-    def layer_norm(h, ln):  # (h − mean) / √(var + ε) · γ + β, variance without Bessel's correction
-        mean = h.mean(dim=-1, keepdim=True)
-        var = h.var(dim=-1, unbiased=False, keepdim=True)
-        return (h - mean) / torch.sqrt(var + ln.eps) * ln.weight + ln.bias
-
-    def attend(h):
-        att = block.attn
-        q, k, v = (h @ att.qkv.weight.T + att.qkv.bias).split(8, dim=-1)
-        heads = []
-        for head in range(2):
-            cols = slice(4 * head, 4 * head + 4)
-            scores = q[0, :, cols] @ k[0, :, cols].T / 2.0
-            scores = scores.masked_fill(torch.triu(torch.ones(4, 4, dtype=torch.bool), 1), float("-inf"))
-            heads.append(torch.softmax(scores, dim=-1) @ v[0, :, cols])
-        return (torch.cat(heads, dim=-1) @ att.proj.weight.T + att.proj.bias)[None]
-
-    def feed_forward(h):
-        hidden = h @ block.mlp.fc.weight.T + block.mlp.fc.bias
-        gelu = 0.5 * hidden * (1.0 + torch.erf(hidden / math.sqrt(2.0)))  # exact GELU
-        return gelu @ block.mlp.proj.weight.T + block.mlp.proj.bias
-
-    h = x + attend(layer_norm(x, block.ln_1))  # h + Attn(LN(h))
-    expected = h + feed_forward(layer_norm(h, block.ln_2))  # + MLP(LN(·))
+    h = x + _attend(block, _layer_norm(x, block.ln_1))  # h + Attn(LN(h))
+    expected = h + _feed_forward(block, _layer_norm(h, block.ln_2))  # + MLP(LN(·))
     out, _ = block(x, None, None, need_weights=False)
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_post_layernorm_block_matches_a_hand_written_forward_pass():
+    block = _block_with_distinct_norms(_attention_config(norm_position="post"))
+    x = torch.randn(1, 4, 8)
+    h = _layer_norm(x + _attend(block, x), block.ln_1)  # h' = LN₁(h + Attn(h))
+    expected = _layer_norm(h + _feed_forward(block, h), block.ln_2)  # h'' = LN₂(h' + MLP(h'))
+    out, _ = block(x, None, None, need_weights=False)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    pre = Block(_attention_config(), 0).eval()
+    pre.load_state_dict(block.state_dict())  # the same weights in the other order differ
+    assert not torch.allclose(pre(x, None, None, need_weights=False)[0], out, atol=1e-3)
+
+
+def test_sinusoidal_positions_match_hand_values():
+    # d = 4: PE(t, 0) = sin t, PE(t, 1) = cos t, PE(t, 2) = sin(t / 100), PE(t, 3) = cos(t / 100)
+    table = sinusoidal_table(8, 4)
+    for t in (1, 5):
+        expected = [math.sin(t), math.cos(t), math.sin(t / 100), math.cos(t / 100)]
+        assert table[t].tolist() == pytest.approx(expected, abs=1e-6)
+    assert table[0].tolist() == [0.0, 1.0, 0.0, 1.0]
+    # d = 5 (odd): one more sine than cosines, the last at frequency 1 / 10000^(4/5)
+    assert sinusoidal_table(4, 5)[3, 4].item() == pytest.approx(math.sin(3 / 10000**0.8), abs=1e-6)
+
+
+def test_sinusoidal_model_adds_the_fixed_table_to_scaled_token_vectors():
+    config = _attention_config(position_encoding="sinusoidal")
+    model = GPT(config)
+    assert "pe" not in model.state_dict() and not any("pos" in n for n, _ in model.named_parameters())
+    ids = torch.tensor([[3, 1, 4]])
+    expected = model.tok_emb.weight[ids] * math.sqrt(8) + torch.tensor(
+        [
+            [math.sin(t / 10000 ** (2 * (c // 2) / 8) + (math.pi / 2) * (c % 2)) for c in range(8)]
+            for t in range(3)
+        ]
+    )  # cos x = sin(x + π/2)
+    torch.testing.assert_close(model.embed(ids, torch.arange(3)), expected, atol=1e-5, rtol=1e-5)
 
 
 def test_reparameterization_gradients_are_one_for_mu_and_epsilon_for_sigma():

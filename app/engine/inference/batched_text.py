@@ -7,6 +7,8 @@ batch. Each row follows the one context rule on its own clock: at most ``block_s
 full, the oldest quarter is dropped and the rest re-read. Per step, every row's new token is read in
 one pass over a ``RowKVCache`` (each row at its own position); rows whose window just shifted are
 then re-read together, right-padded. A row leaves the batch when it has its ``max_new`` tokens.
+With the prefix mask each row's prompt is its prefix (p = min(prompt tokens in its window, P), as
+in ``ContextWindow``), so only a shift ever re-reads a row.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from models.text_sampling import SamplingSettings, sampling_probs
-from models.transformer import GPT, RowKVCache, allowed_keys
+from models.transformer import GPT, RowKVCache, allowed_keys, prompt_prefix_length
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class _Row:
         self.request = request
         self.generator = torch.Generator().manual_seed(request.seed)
         self.window = list(request.prompt_ids[-block_size:])  # the tokens the model reads
+        self.prompt_left = len(self.window)  # prompt tokens still in the window (the prefix's source)
         self.new: list[int] = []
 
     @property
@@ -64,7 +67,7 @@ def generate_rows(
     if not batch:
         return [row.new for row in rows]  # nothing to write (every max_new is 0)
     cache = model.new_row_cache(len(batch))
-    logits = _reread(model, cache, list(range(len(batch))), [row.window for row in batch])  # (B, V)
+    logits = _reread(model, cache, list(range(len(batch))), batch)  # (B, V)
     while batch:
         step = {row.index: row.draw(logits[b : b + 1]) for b, row in enumerate(batch)}
         if on_step is not None:
@@ -79,7 +82,7 @@ def generate_rows(
         rereads = [b for b, row in enumerate(batch) if _push(row, step[row.index], config, shift)]
         logits = _read_new_tokens(model, cache, batch, rereads)
         if rereads:
-            logits[rereads] = _reread(model, cache, rereads, [batch[b].window for b in rereads])
+            logits[rereads] = _reread(model, cache, rereads, [batch[b] for b in rereads])
     return [row.new for row in rows]
 
 
@@ -88,9 +91,15 @@ def _push(row: _Row, token: int, config, shift: int) -> bool:
     shifted = len(row.window) >= config.block_size
     if shifted:
         row.window = row.window[shift:]  # drop the oldest quarter: every position moves
+        row.prompt_left = max(0, row.prompt_left - shift)
     row.window.append(token)
-    inside_prefix = config.mask == "prefix" and len(row.window) - 1 < config.prefix_len
-    return shifted or inside_prefix  # a new token inside the prefix changes what earlier ones see
+    return shifted  # a written token reads causally and changes no earlier position
+
+
+def _prefix_lengths(model: GPT, rows: list[_Row], device: torch.device) -> torch.Tensor:
+    """Each row's own prefix p = min(prompt tokens still in its window, P): (R,)."""
+    prefixes = [prompt_prefix_length(model.config, row.prompt_left) for row in rows]
+    return torch.tensor(prefixes, dtype=torch.long, device=device)
 
 
 def _read_new_tokens(model: GPT, cache: RowKVCache, batch: list[_Row], rereads: list[int]) -> torch.Tensor:
@@ -104,19 +113,23 @@ def _read_new_tokens(model: GPT, cache: RowKVCache, batch: list[_Row], rereads: 
     positions = [0 if b in again else len(row.window) - 1 for b, row in enumerate(batch)]
     positions_t = torch.tensor(positions, dtype=torch.long, device=device)[:, None]  # (B, 1)
     tokens = torch.tensor([row.window[-1] for row in batch], dtype=torch.long, device=device)[:, None]
-    allowed = allowed_keys(model.config, positions_t, max(positions) + 1)[:, None]  # (B, 1, 1, S)
+    prefix_lengths = _prefix_lengths(model, batch, device)
+    allowed = allowed_keys(model.config, positions_t, max(positions) + 1, prefix_lengths)[:, None]
     return model.forward_rows(tokens, positions_t, allowed, cache.next_tokens(positions_t))[:, -1]
 
 
-def _reread(model: GPT, cache: RowKVCache, rows: list[int], windows: list[list[int]]) -> torch.Tensor:
-    """Read ``windows`` afresh into cache ``rows``, right-padded to the longest → each one's last logits."""
+def _reread(model: GPT, cache: RowKVCache, rows: list[int], readers: list[_Row]) -> torch.Tensor:
+    """Read the ``readers``' windows afresh into cache ``rows``, right-padded to the longest, each
+    with its own prefix → each one's last logits (R, V)."""
     device = cache.keys.device
+    windows = [r.window for r in readers]
     longest = max(len(w) for w in windows)
     tokens = torch.tensor([w + [0] * (longest - len(w)) for w in windows], dtype=torch.long, device=device)
     lengths = torch.tensor([len(w) for w in windows], dtype=torch.long, device=device)  # (R,)
     positions = torch.arange(longest, device=device).expand(len(windows), longest)  # (R, T)
     exists = positions[:, None, :] < lengths[:, None, None]  # padding is no key: (R, 1, T)
-    allowed = (allowed_keys(model.config, positions, longest) & exists)[:, None]  # (R, 1, T, T)
+    prefix_lengths = _prefix_lengths(model, readers, device)
+    allowed = (allowed_keys(model.config, positions, longest, prefix_lengths) & exists)[:, None]  # (R,1,T,T)
     rows_t = torch.tensor(rows, dtype=torch.long, device=device)
     logits = model.forward_rows(tokens, positions, allowed, cache.reread(rows_t, positions))
     return logits[torch.arange(len(windows), device=device), lengths - 1]  # (R, V)

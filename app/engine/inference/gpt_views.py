@@ -45,11 +45,13 @@ def attention_stats(
 
 
 def window_attention_stats(
-    config: GPTConfig, attention: torch.Tensor, normalised: bool = False
+    config: GPTConfig, attention: torch.Tensor, normalised: bool = False, prefix_length: int | None = None
 ) -> AttentionStats:
-    """``attention_stats`` for the last T tokens a model of ``config`` read (its own mask)."""
+    """``attention_stats`` for the last T tokens a model of ``config`` read (its own mask; with the
+    prefix mask, the window's own p, e.g. ``ContextWindow.prefix_length``)."""
     T = attention.shape[-1]
-    return attention_stats(attention, allowed_positions(config, T, T), normalised)
+    allowed = allowed_positions(config, T, T, prefix_lengths=prefix_length)
+    return attention_stats(attention, allowed, normalised)
 
 
 def head_gates(gates: np.ndarray) -> torch.Tensor | None:

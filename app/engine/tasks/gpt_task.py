@@ -30,7 +30,7 @@ from app.engine.train_config import TrainConfig
 from models.config_fields import Ranges, check_ranges
 from models.text_sampling import SamplingSettings, generate
 from models.tokenizer import CharTokenizer
-from models.transformer import GPT, GPTConfig
+from models.transformer import GPT, GPTConfig, random_prefix_lengths, spread_prefix_lengths
 
 MAX_PENDING_CAPTURES = 64  # captures waiting for a viewer; older ones are thinned beyond this
 ADAM_BETAS = (0.9, 0.99)
@@ -195,7 +195,7 @@ class GPTTask(Task):
         if not self.captured_any:
             self.capture_probe(step)  # how attention looks before this run's first update
         x, y = next_batch()  # (B, T) each
-        loss = self.train_call("loss")(x, y)  # nats per character
+        loss = self.train_call("loss")(x, y, self.training_prefix_lengths(len(x)))  # nats per character
         grad_norm = guarded_update(
             loss,
             self.optimizers[0],
@@ -213,13 +213,27 @@ class GPTTask(Task):
         value = loss.item()
         return {"loss": value, "perplexity": math.exp(value), "grad_norm": grad_norm}
 
+    def training_prefix_lengths(self, batch: int) -> torch.Tensor | None:
+        """Prefix mask: p_b ~ U{1, …, P} per sequence (from the task's generator), so every prompt
+        length a user may give is a trained case; None for the other masks."""
+        if self.model_config.mask != "prefix":
+            return None
+        # this rank's slice of the global batch's lengths (see draw_for_rank)
+        lengths = self.draw_for_rank(batch, lambda n: random_prefix_lengths(self.model_config, n, self.rng))
+        return lengths.to(self.device)
+
     @torch.no_grad()
     def evaluate(self, batches: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        """Mean nats per scored character; with the prefix mask window k is read with p = 1 + k mod P."""
         self.model.eval()
-        total, count = 0.0, 0
+        total, count, windows = 0.0, 0, 0
+        prefix = self.model_config.mask == "prefix"
         for x, y in batches:
-            total += float(self.model.loss(x, y)) * y.numel()
-            count += y.numel()
+            p = spread_prefix_lengths(self.model_config, windows, len(x)) if prefix else None
+            scored = int(self.model.scored_targets(y.shape, p).sum())
+            total += float(self.model.loss(x, y, p)) * scored
+            count += scored
+            windows += len(x)
         self.model.train()
         if count == 0:
             return {}

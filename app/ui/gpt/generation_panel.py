@@ -579,7 +579,7 @@ class GenerationPanel(QWidget):
         chars = self.window_chars()
         off = self.toggles.off_heads()
         normalised = self.normalise.isChecked()
-        stats = window_attention_stats(self.model.config, attention, normalised)
+        stats = window_attention_stats(self.model.config, attention, normalised, session.window.prefix_length)
         allowed_np = stats.allowed
         self.heatmap.set_attention(attention[layer, head].numpy(), allowed_np, chars, boost)
         if self.entropy_map.isVisible():  # the two head tabs are drawn only when shown

@@ -44,7 +44,19 @@ SAMPLES_HINT = "they are written while the model trains (every 'Text sample ever
 MASK_TIPS = (
     "causal: each character attends to itself and everything before it",
     "sliding: only to the last w characters (w = window)",
-    "prefix: the first P characters (P = prefix length) also see each other forwards",
+    "prefix: the prompt (its first p ≤ P characters) also sees itself forwards, as in a prefix LM",
+)
+NORM_TIPS = (
+    "pre: h + Attn(LN(h)), as GPT-2 (the default); the steadier one to train",
+    "post: LN(h + Attn(h)), the original Transformer's order, trained there with a learning-rate "
+    "warm-up: deep Post-LN models at high learning rates stall without one, and learn slower than "
+    "Pre-LN even with it (Xiong et al. 2020). Keep LR schedule = warmup_cosine with Warm-up steps "
+    "≈ 100 (the GPT default) and gradient clipping",
+)
+POSITION_TIPS = (
+    "learned: a trained vector per position, E_pos[t] (GPT-2)",
+    "sinusoidal: fixed PE(t, 2i) = sin(t / 10000^(2i/d)), PE(t, 2i+1) = cos(t / 10000^(2i/d)), "
+    "not trained nor saved; the token vectors are scaled by √d_model as in the original Transformer",
 )
 
 ACTIVATION_TIPS = (
@@ -63,11 +75,16 @@ MODEL_FIELDS = (
     FieldSpec("mask", "Attention mask M", "\n".join(MASK_TIPS), choice_tooltips=MASK_TIPS),
     FieldSpec("window", "Sliding window w", "sliding mask: M_ij = 0 if i − w < j ≤ i"),
     FieldSpec("prefix_len", "Prefix length P",
-              "prefix mask: M_ij = 0 if j ≤ i or j < P; prefix targets are not scored"),
+              "prefix mask: M_ij = 0 if j ≤ i or j < p. Training draws p from 1 … P for each text and "
+              "scores only the targets from position p − 1 on; generation reads the prompt as the "
+              "prefix, p = min(prompt length, P), so every prompt length is a trained case."),
     FieldSpec("scale_attention", "Scale by 1/√d_k",
               "softmax(QKᵀ/√d_k): off, the scores grow with d_k and the softmax saturates."),
     FieldSpec("tie_weights", "Tie input/output embeddings",
               "The output layer reuses the token embedding matrix (fewer weights)."),
+    FieldSpec("norm_position", "LayerNorm position", "\n".join(NORM_TIPS), choice_tooltips=NORM_TIPS),
+    FieldSpec("position_encoding", "Position encoding", "\n".join(POSITION_TIPS),
+              choice_tooltips=POSITION_TIPS),
     FieldSpec("activation", "MLP activation", "\n".join(ACTIVATION_TIPS), choice_tooltips=ACTIVATION_TIPS),
     FieldSpec("layer_norm_eps", "LayerNorm ε",
               "LN(h) = (h − μ) / √(σ² + ε) · γ + β: ε keeps the division finite (GPT-2: 1e-5)."),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
 from app.engine.errors import ConfigError
 from app.engine.inference import load_model
@@ -73,3 +75,11 @@ def test_greedy_text_follows_the_most_likely_character(gpt):
 def test_characters_outside_the_vocabulary_are_named_in_one_sentence(gpt):
     with pytest.raises(ConfigError, match="characters of its training text"):
         continue_prompt(gpt, "naïve ☃", 1, 3, SamplingSettings(), seed=0)
+
+
+def test_the_shipped_gpt_saved_before_the_variants_opens_as_pre_ln_with_learned_positions(gpt):
+    with safe_open(str(WEIGHTS / "gpt-python-docs.safetensors"), "pt") as f:
+        stored = json.loads(f.metadata()["config"])
+    assert "norm_position" not in stored and "position_encoding" not in stored  # an older file
+    assert gpt.config.norm_position == "pre" and gpt.config.position_encoding == "learned"
+    assert continue_prompt(gpt, "def", 1, 5, SamplingSettings(), seed=0)[0].startswith("def")
