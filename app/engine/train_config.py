@@ -29,6 +29,8 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps between periodic checkpoints; 0 = only at the end
     seed: int = 0
     device: str = "auto"
+    history_points: int = 2000  # the checkpoint's history keeps at most this many points per curve …
+    history_mb: float = 2.0  # … and at most this many megabytes in all (thinned evenly); 0 = none
 
     RANGES: ClassVar[Ranges] = {
         "steps": (1, 10**9),  # the run's total, the steps of earlier sessions included
@@ -43,6 +45,8 @@ class TrainConfig:
         "early_stop_min_delta": (0.0, 1e6),
         "checkpoint_every": (0, 10_000_000),
         "seed": (0, 2**31 - 1),
+        "history_points": (2, 1_000_000),
+        "history_mb": (0.0, 1000.0),
     }
 
     def validate(self) -> None:

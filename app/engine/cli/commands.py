@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.checkpoint import Checkpoint, read_checkpoint
+from app.engine.checkpoint.history import history_line, history_nbytes
 from app.engine.cli.outputs import check_writable, checkpoint_target
 from app.engine.cli.progress import ProgressPrinter
 from app.engine.cli.serve_commands import loadtest_command, serve_command
@@ -140,6 +141,8 @@ def inspect_command(args) -> int:
         "resumable": bool(checkpoint.state_file),
         "tensors": tensors,
     }
+    if checkpoint.history is not None:
+        report["history"] = {**checkpoint.history.summary(), "bytes": history_nbytes(checkpoint.history)}
     if checkpoint.tokenizer is not None:
         report["vocabulary_size"] = len(checkpoint.tokenizer.get("chars", []))
     if args.json:
@@ -152,6 +155,7 @@ def inspect_command(args) -> int:
     if checkpoint.metrics:
         print("metrics: " + ", ".join(f"{k}={v:.5g}" for k, v in checkpoint.metrics.items()))
     print(f"resumable training state: {'yes' if checkpoint.state_file else 'no'}")
+    print("history: " + history_line(checkpoint.history))
     print("tensors:")
     width = max((len(n) for n in tensors), default=0)
     for name, info in tensors.items():
