@@ -26,6 +26,7 @@ ATTENTION_SHARE = 0.7  # GPT: probe attention …
 SAMPLES_SHARE = 0.1  # … and its text samples
 RECORDS_SHARE = 0.8  # WGAN frames, VAE KL per dimension
 CURVE_POINT_BYTES = 16  # a stored (step, value) row
+STEP_BYTES = 8  # a record's step
 RECORDS_PER_RUN = 500  # family records are due about this often over a run's steps
 
 
@@ -110,24 +111,25 @@ class HistoryRecorder:
         if text != self.probe_text or (len(self.attention) and self.attention[0].item.shape != alpha.shape):
             self.attention.clear()
             self.probe_text, self.probe_replaced = text, list(replaced)
-        self._add(self.attention, step, alpha.astype(np.float16), alpha.size * 2)
+        self._add(self.attention, step, alpha.astype(np.float16), alpha.size * 2 + STEP_BYTES)
 
     def add_sample(self, step: int, text: str) -> None:
         if self.enabled:
-            self._add(self.samples, step, text, len(text.encode()) + 16)
+            self._add(self.samples, step, text, len(text.encode()) + 4 + STEP_BYTES)  # text, quotes, comma
 
     def add_frame(self, frame: WGANFrame) -> None:
         """A WGAN frame (its gradient arrows are not kept); floats are stored as float16."""
         if self.enabled:
             kept = WGANFrame(frame.step, frame.samples, frame.critic, frame.extent)
             arrays = [a for a in (frame.samples, frame.critic) if a is not None]
-            nbytes = sum(a.size * (1 if a.dtype == np.uint8 else 2) for a in arrays) + 16
+            extent = 16 if frame.extent is not None else 0
+            nbytes = sum(a.size * (1 if a.dtype == np.uint8 else 2) for a in arrays) + extent + STEP_BYTES
             self._add(self.frames, frame.step, kept, nbytes)
 
     def add_kl(self, step: int, kl_per_dim: np.ndarray) -> None:
         if self.enabled:
             values = np.asarray(kl_per_dim, dtype=np.float32)
-            self._add(self.kl, step, values, values.nbytes + 8)
+            self._add(self.kl, step, values, values.nbytes + STEP_BYTES)
 
     @staticmethod
     def _add(series: Timeline, step: int, item, nbytes: int) -> None:
