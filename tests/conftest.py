@@ -26,3 +26,13 @@ def small_shapes():
     from app.engine.data import load_shapes
 
     return load_shapes(seed=0, count=600, size=32)
+
+
+@pytest.fixture(scope="session")
+def history_files(tmp_path_factory):
+    """Tiny checkpoints of each family trained 20 steps (images 4), with their history (read-only)."""
+    from tests.engine.history.checkpoints import saved
+
+    folder = tmp_path_factory.mktemp("history")
+    files = {kind: saved(kind, folder, steps=20) for kind in ("gpt", "vae", "wgan")}
+    return {**files, "wgan-images": saved("wgan-images", folder, steps=4)}

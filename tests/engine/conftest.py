@@ -16,13 +16,3 @@ def small_shapes_builtin(monkeypatch):
         data_module.BUILTIN_DATASETS["shapes"], load=lambda seed: data_module.load_shapes(seed, count=400)
     )
     monkeypatch.setitem(data_module.BUILTIN_DATASETS, "shapes", small)
-
-
-@pytest.fixture(scope="session")
-def history_files(tmp_path_factory):
-    """Tiny checkpoints of each family trained 20 steps (images 4), with their history (read-only)."""
-    from tests.engine.history.checkpoints import saved
-
-    folder = tmp_path_factory.mktemp("history")
-    files = {kind: saved(kind, folder, steps=20) for kind in ("gpt", "vae", "wgan")}
-    return {**files, "wgan-images": saved("wgan-images", folder, steps=4)}

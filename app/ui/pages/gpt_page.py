@@ -291,8 +291,8 @@ class GPTPage(FamilyPage):
             self.probe.clear()
             self._clear_samples()
         opened = super().open_checkpoint(checkpoint, **options)
-        if opened and (checkpoint.history is None or checkpoint.history.probe is None):
-            self._probe_opened_model(checkpoint)  # no replay kept: at least the weights as opened
+        if opened:
+            self._probe_opened_model(checkpoint)  # the replay ends with the weights as opened
             self.latest = {k: v for k, v in checkpoint.metrics.items() if k in ("loss", "val_loss")}
             self._show_readout()
             self.views.setCurrentWidget(self.generation_tab)
