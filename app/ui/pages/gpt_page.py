@@ -164,6 +164,7 @@ class GPTPage(FamilyPage):
         self.sample_select = QComboBox()
         self.sample_select.setObjectName("gptSampleStep")
         self.sample_select.setToolTip("Samples written while training, newest first")
+        self.sample_select.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "step 2,000"
         self.sample_select.currentIndexChanged.connect(self._show_sample)
         self.sample_text = QPlainTextEdit()
         self.sample_text.setObjectName("gptSampleText")
