@@ -152,6 +152,7 @@ class VAEPage(FamilyPage):
             *super().exports(),
             ("Reconstruction grid as PNG…", "png", self._export_reconstructions),
             ("KL per dimension as PNG…", "png", self._export_kl),
+            ("KL over the steps as PNG…", "png", self._export_kl_history),
             ("Traversal grid as PNG…", "png", self._export_traversal),
             ("Interpolation as PNG…", "png", self._export_interpolation),
             ("Latent map as PNG…", "png", self._export_latent_map),
@@ -163,6 +164,10 @@ class VAEPage(FamilyPage):
 
     def _export_kl(self, path) -> None:
         export_widget_png(self.kl_plot, path, self.kl_plot.values is not None, "KL per dimension")
+
+    def _export_kl_history(self, path) -> None:
+        self.kl_history.redraw()  # it catches up only when shown
+        export_widget_png(self.kl_history, path, len(self.kl_history.records) > 0, "KL history")
 
     def _export_traversal(self, path) -> None:
         self.traversal.refresh()

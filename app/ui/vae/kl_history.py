@@ -37,7 +37,8 @@ class KlHistoryMap(pg.GraphicsLayoutWidget):
         self.plot = self.addPlot(row=0, col=0)
         self.plot.setLabel("bottom", "training step")
         self.plot.setLabel("left", "latent dimension i")
-        self.plot.setMouseEnabled(False, False)
+        self.plot.setMouseEnabled(x=True, y=False)  # wheel-zoom into the first steps, where warm-up acts
+        self.plot.getViewBox().setLimits(minXRange=2)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.image = pg.ImageItem(axisOrder="row-major")

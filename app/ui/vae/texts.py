@@ -97,6 +97,7 @@ KL_HISTORY = (
     "(left of the dashed line) β is small, the KL is cheap, and dimensions <b>switch on</b> as the "
     "encoder puts information in them; once β reaches its full value the dimensions that do not "
     "pay for their nats fade back to dark: they <b>collapse to the prior</b>, q(z<sub>i</sub>|x) = "
-    "N(0, 1) for every x. The labels on the right give each dimension's KL at the latest step. "
+    "N(0, 1) for every x. The labels on the right give each dimension's KL at the latest step; "
+    "the mouse wheel zooms into the steps (most happens early). "
     "An opened checkpoint shows the history it kept; training appends to it."
 )
