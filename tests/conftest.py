@@ -35,3 +35,13 @@ def tiny_gpt2(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("hf") / "tiny-gpt2"
     return folder, make_tiny_gpt2(folder)
+
+
+@pytest.fixture(scope="session")
+def history_files(tmp_path_factory):
+    """Tiny checkpoints of each family trained 20 steps (images 4), with their history (read-only)."""
+    from tests.engine.history.checkpoints import saved
+
+    folder = tmp_path_factory.mktemp("history")
+    files = {kind: saved(kind, folder, steps=20) for kind in ("gpt", "vae", "wgan")}
+    return {**files, "wgan-images": saved("wgan-images", folder, steps=4)}

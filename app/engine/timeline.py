@@ -81,4 +81,7 @@ class Timeline(Generic[T]):
         self.frames = kept
         self.total_bytes = sum(frame.nbytes for frame in kept)
         span = kept[-1].step - kept[0].step
-        self.step_gap = max(2 * self.step_gap, 1, span // max(1, self.max_frames // 2))
+        # new frames come no closer than the kept ones stand: when the byte cap (not the count)
+        # thins, fewer than max_frames / 2 are kept, and only their own spacing keeps it even
+        spacing = span // max(1, len(kept) - 1)
+        self.step_gap = max(2 * self.step_gap, 1, span // max(1, self.max_frames // 2), spacing)

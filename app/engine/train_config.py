@@ -32,6 +32,8 @@ class TrainConfig:
     device: str = "auto"
     precision: Precision = "fp32"  # autocast of the forward passes: fp32, bf16 or fp16 (with loss scaling)
     compile: bool = False  # torch.compile the training step's modules
+    history_points: int = 2000  # the checkpoint's history keeps at most this many points per curve …
+    history_mb: float = 2.0  # … and at most this many megabytes in all (thinned evenly); 0 = none
 
     RANGES: ClassVar[Ranges] = {
         "steps": (1, 10**9),  # the run's total, the steps of earlier sessions included
@@ -46,6 +48,8 @@ class TrainConfig:
         "early_stop_min_delta": (0.0, 1e6),
         "checkpoint_every": (0, 10_000_000),
         "seed": (0, 2**31 - 1),
+        "history_points": (2, 1_000_000),
+        "history_mb": (0.0, 1000.0),
     }
 
     def validate(self) -> None:

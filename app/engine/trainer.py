@@ -47,6 +47,8 @@ from app.engine.events import (
     SnapshotEvent,
     VisualsEvent,
 )
+from app.engine.history import HistoryRecorder
+from app.engine.history.recorder import RECORDS_PER_RUN
 from app.engine.metrics_log import MetricsLog
 from app.engine.optim_step import NonFiniteError, check_finite
 from app.engine.schedules import lr_factor
@@ -97,6 +99,18 @@ class Trainer:
         self.save_error: str | None = None  # why the latest save failed; None once one succeeds
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self._next_snapshot = self._next_visuals = self._next_progress = 0.0
+        self.history = self._new_history()
+
+    def _new_history(self) -> HistoryRecorder:
+        cfg = self.config
+        every = max(1, cfg.steps // RECORDS_PER_RUN)
+        return HistoryRecorder(cfg.history_points, int(cfg.history_mb * 1_000_000), every)
+
+    def _record_history(self, force: bool = False) -> None:
+        """The task's records (frames, KL, captures) for the checkpoint's history, when due."""
+        if force or self.history.due(self.step):
+            self.task.record_history(self.history, self.step)
+            self.history.mark_recorded(self.step)
 
     # --- what a session may read or change between runs ----------------------------------
     @property
@@ -120,6 +134,7 @@ class Trainer:
         """Start from ``other``'s weights and step, with this trainer's own (fresh) optimiser."""
         self.task.load_model_tensors(other.task.model_tensors())
         self.step = other.step
+        self.history.continue_from(other.history.history())
 
     # --- settings changed between steps (call through ``control.submit``) ------------------
     def set_hparams(self, **changes: Any) -> None:
@@ -145,6 +160,8 @@ class Trainer:
             self.task.prepare_training_calls()
         elif batch_changed:
             self._rebuild_batches(keep_position=False)
+        if "history_points" in changes or "history_mb" in changes:
+            self.history.resize(candidate.history_points, int(candidate.history_mb * 1_000_000))
 
     def switch_device(self, name: str) -> None:
         """Move the model, optimiser state and data to another device, keeping the run."""
@@ -222,6 +239,9 @@ class Trainer:
     def _loop(self, until: int | None, log: MetricsLog | None) -> FinishedEvent:
         cfg = self.config
         reported_pause = False
+        self.history.every = max(1, cfg.steps // RECORDS_PER_RUN)  # the run's length may have changed
+        if self.step < min(until or cfg.steps, cfg.steps):
+            self._record_history()  # how the model starts (step 0 of a new one)
         while self.step < min(until or cfg.steps, cfg.steps):
             if self.control.paused and not reported_pause:
                 self._publish(force=True)  # the views show exactly the state the run pauses in
@@ -253,10 +273,13 @@ class Trainer:
                 return self._finish(FinishReason.ERROR, message)
             self.last_metrics = metrics
             self.sink(MetricsEvent(self.step, metrics))
+            self.history.add_metrics(self.step, metrics, MetricsKind.TRAIN)
+            self._record_history()
             logged = dict(metrics)
             if cfg.val_every and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
                 val = self.validate()
                 self.sink(MetricsEvent(self.step, val, MetricsKind.VAL))
+                self.history.add_metrics(self.step, val, MetricsKind.VAL)
                 logged.update(val)
                 if self._early_stop_due():
                     if log:
@@ -286,6 +309,8 @@ class Trainer:
         return f" The model holds the weights of step {self.best_step}, its best validation."
 
     def _finish(self, reason: FinishReason, message: str) -> FinishedEvent:
+        if not reason.failed and self.step > 0:
+            self._record_history(force=True)  # the history ends with the model as it is saved
         if not reason.failed and self.checkpoint_path and self.step > 0:
             if self.last_checkpoint is None or self._saved_step != self.step:
                 self._checkpoint()
@@ -353,6 +378,7 @@ class Trainer:
             tokenizer=self.task.tokenizer_metadata(),
             train=self.task.describe_settings(),
             state_file=state_name,
+            history=self.history.history(),
         )
         remove_stale_states(path, keep=state_name)
         self.last_checkpoint, self._saved_step = path, self.step
@@ -389,6 +415,7 @@ class Trainer:
         """
         self.task.load_model_tensors(checkpoint.tensors)
         self.step = checkpoint.step
+        self.history.continue_from(checkpoint.history)
         self.last_metrics = {k: v for k, v in checkpoint.metrics.items() if not k.startswith("val_")}
         state_path = None
         if checkpoint.state_file and checkpoint.path is not None:

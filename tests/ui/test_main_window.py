@@ -178,4 +178,4 @@ def test_every_export_with_nothing_to_show_is_refused_in_one_sentence(main_windo
             assert main_window.last_error.startswith("There is no "), (label, main_window.last_error)
             assert main_window.last_error.count(". ") == 0, label  # one sentence
             refused += 1
-    assert refused == 22  # 2 loss exports a page, 5 VAE views, 5 WGAN views (not the lab), 6 GPT ones
+    assert refused == 23  # 2 loss exports a page, 6 VAE views, 5 WGAN views (not the lab), 6 GPT ones

@@ -3,8 +3,9 @@
 Metadata keys (all text): ``genplay.format`` ("1"), ``family``, ``config`` (JSON of the
 model config dataclass), ``data``, ``tokenizer`` (gpt), ``step``, ``metrics``, and
 optionally ``train`` (run settings), ``aliases`` (tied weights) and ``state_file``
-(the resumable-state sidecar). Loading validates all of it, and every tensor's name,
-shape and dtype against the config, before a model is built; nothing is unpickled.
+(the resumable-state sidecar), and ``history`` with the ``history.*`` tensors (the run's
+story, see ``history.py``). Loading validates all of it, and every tensor's name, shape and
+dtype against the config, before a model is built; nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import mmap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load as load_tensors_from_bytes
@@ -29,6 +30,9 @@ from app.engine.checkpoint.header import mapped_file, parse_header
 from app.engine.checkpoint.hf_gpt2 import SUPPORTED, Progress, hf_source, read_hf_gpt2
 from app.engine.errors import GenplayError
 from models.config_fields import config_from_dict, config_to_dict
+
+if TYPE_CHECKING:  # the history package imports inference code that imports this module
+    from app.engine.history.run_history import RunHistory
 
 FORMAT_KEY = "genplay.format"
 FORMAT_VERSION = "1"
@@ -54,6 +58,7 @@ class Checkpoint:
     state_file: str | None = None
     path: Path | None = None
     origin: str = "genplay"  # or "Hugging Face GPT-2": a model genplay opened but did not write
+    history: RunHistory | None = None  # the run's curves and records, if the file keeps them
 
     def build_model(self) -> nn.Module:
         """The model with these weights, on the CPU, in eval mode."""
@@ -90,7 +95,10 @@ def checkpoint_bytes(
     tokenizer: Any = None,
     train: dict[str, Any] | None = None,
     state_file: str | None = None,
+    history: RunHistory | None = None,
 ) -> bytes:
+    from app.engine.checkpoint.history import HISTORY_KEY, history_tensors
+
     unique, aliases = _dedupe_tied(tensors)
     metadata = {
         FORMAT_KEY: FORMAT_VERSION,
@@ -108,6 +116,10 @@ def checkpoint_bytes(
         metadata["aliases"] = json.dumps(aliases)
     if state_file:
         metadata["state_file"] = state_file
+    if history is not None and not history.empty:
+        stored, meta = history_tensors(history)
+        unique.update(stored)
+        metadata[HISTORY_KEY] = json.dumps(meta)
     return save_tensors_to_bytes(unique, metadata=metadata)
 
 
@@ -187,7 +199,7 @@ def expected_tensors(
 def _check_tensors(header, expected, expected_aliases, file_aliases, name: str) -> None:
     if file_aliases != expected_aliases:
         raise CheckpointError(f"{name} ties weights differently from what its config builds.")
-    stored = header.tensors
+    stored = {k: v for k, v in header.tensors.items() if not k.startswith("history.")}  # checked apart
     missing = [k for k in expected if k not in stored]
     if missing:
         raise CheckpointError(f"{name} is missing tensor '{missing[0]}' that its config needs.")
@@ -216,6 +228,7 @@ def checkpoint_from_bytes(
 
     ``load_tensors`` builds the tensors once everything is validated (default: decode ``data``).
     """
+    from app.engine.checkpoint.history import HISTORY_KEY, history_from_tensors, is_history_tensor
     from app.engine.tasks import TASKS, get_task_class
 
     _sniff_foreign(data, name)
@@ -270,6 +283,8 @@ def checkpoint_from_bytes(
         tensors = load_tensors() if load_tensors is not None else load_tensors_from_bytes(data)
     except Exception as exc:  # the safetensors library's own checks
         raise CheckpointError(f"{name} could not be decoded as safetensors ({exc}).") from None
+    history_part = {k: tensors.pop(k) for k in [k for k in tensors if is_history_tensor(k)]}
+    history = history_from_tensors(history_part, metadata.get(HISTORY_KEY), name, config)
     for alias, target in file_aliases.items():
         tensors[alias] = tensors[target]
     for key, tensor in tensors.items():
@@ -288,6 +303,7 @@ def checkpoint_from_bytes(
         tokenizer=tokenizer,
         train=train,
         state_file=state_file,
+        history=history,
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch.distributed as dist
 
 from app.engine.checkpoint import Checkpoint, read_checkpoint
+from app.engine.checkpoint.history import history_line, history_nbytes
 from app.engine.cli.outputs import check_writable, checkpoint_target
 from app.engine.cli.progress import ProgressPrinter, read_with_progress
 from app.engine.cli.serve_commands import loadtest_command, serve_command
@@ -185,6 +186,8 @@ def inspect_command(args) -> int:
         "resumable": bool(checkpoint.state_file),
         "tensors": tensors,
     }
+    if checkpoint.history is not None:
+        report["history"] = {**checkpoint.history.summary(), "bytes": history_nbytes(checkpoint.history)}
     tokenizer = tokenizer_from_metadata(checkpoint.tokenizer)
     if tokenizer is not None:
         report["vocabulary_size"] = tokenizer.vocab_size
@@ -202,6 +205,7 @@ def inspect_command(args) -> int:
     if checkpoint.metrics:
         print("metrics: " + ", ".join(f"{k}={v:.5g}" for k, v in checkpoint.metrics.items()))
     print(f"resumable training state: {'yes' if checkpoint.state_file else 'no'}")
+    print("history: " + history_line(checkpoint.history))
     print("tensors:")
     width = max((len(n) for n in tensors), default=0)
     for name, info in tensors.items():

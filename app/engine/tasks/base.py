@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
@@ -26,6 +26,9 @@ from app.engine.precision import attach_scalers
 from app.engine.random_streams import RandomStreams, seeded_global_generator
 from app.engine.train_config import TrainConfig
 from models.config_fields import config_to_dict
+
+if TYPE_CHECKING:
+    from app.engine.history.recorder import HistoryRecorder
 
 NextBatch = Callable[[], Any]
 KIND_WORDS = {"images": "images", "points": "2-D points", "text": "text"}  # DataBundle.kind, for people
@@ -206,6 +209,10 @@ class Task(ABC):
     @abstractmethod
     def visuals(self) -> Visuals:
         """The family's record for the views (e.g. a reconstruction grid); cheap, no grad."""
+
+    def record_history(self, history: HistoryRecorder, step: int) -> None:  # noqa: B027 - optional hook
+        """Add the family's records at ``step`` to the checkpoint's history (the trainer calls it
+        every few steps); must not draw from any random generator the training uses."""
 
     # --- settings that may change between steps -----------------------------------------
     def set_base_lr(self, lr: float) -> None:

@@ -1,8 +1,8 @@
 """The GPT task: trains ``models.transformer.GPT`` on characters by next-token cross-entropy.
 
 Besides the loss it keeps two things a viewer wants while the model learns: every
-``capture_every`` steps the attention of a fixed probe prompt (all layers and heads), and,
-while a viewer is attached, a text sample every ``sample_every`` steps.
+``capture_every`` steps the attention of a fixed probe prompt (all layers and heads), and a
+text sample every ``sample_every`` steps; both go to the viewer and the checkpoint's history.
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ class GPTTask(Task):
         self.probe_text = ""
         self.probe_replaced: list[int] = []
         self.latest_sample: TextSample | None = None
+        self.history_captures: list[tuple[int, np.ndarray]] = []  # for the history, until recorded
+        self.history_samples: list[TextSample] = []
         self.viewer_attached = False  # set by the first visuals() call: the GUI is watching
         self.steps_done = 0
 
@@ -208,7 +210,7 @@ class GPTTask(Task):
         hp = self.hparams
         if hp.capture_every and done % hp.capture_every == 0:
             self.capture_probe(done)
-        if self.viewer_attached and hp.sample_every and done % hp.sample_every == 0:
+        if hp.sample_every and done % hp.sample_every == 0:
             self.write_sample(done)
         value = loss.item()
         return {"loss": value, "perplexity": math.exp(value), "grad_norm": grad_norm}
@@ -254,6 +256,7 @@ class GPTTask(Task):
         )
         step = self.steps_done if step is None else step
         self.pending_captures.append((step, alpha))
+        self.history_captures.append((step, alpha))
         if len(self.pending_captures) > MAX_PENDING_CAPTURES:
             self.pending_captures = thin_older_half(self.pending_captures)
         self.captured_any = True
@@ -268,6 +271,15 @@ class GPTTask(Task):
         out = generate(self.model, prompt, self.hparams.sample_length, SamplingSettings(), generator)
         self.model.train()
         self.latest_sample = TextSample(step, self.tokenizer.decode(out[0, 1:].tolist()))
+        self.history_samples.append(self.latest_sample)
+
+    def record_history(self, history, step: int) -> None:
+        """The probe captures and text samples made since the last call."""
+        for capture_step, alpha in self.history_captures:
+            history.add_attention(capture_step, self.probe_text, self.probe_replaced, alpha)
+        for sample in self.history_samples:
+            history.add_sample(sample.step, sample.text)
+        self.history_captures, self.history_samples = [], []
 
     def visuals(self) -> GPTVisuals:
         """New probe captures since the last call, and the newest text sample (once)."""

@@ -139,6 +139,10 @@ class VAETask(Task):
         total = (recon + kl) / count
         return {"loss": total, "recon": recon / count, "kl": kl / count}
 
+    def record_history(self, history, step: int) -> None:
+        """KL per latent dimension, averaged over validation images (no sampling: μ and σ only)."""
+        history.add_kl(step, reconstructions_and_kl(self.model, self.data.val, recon_examples=1).kl_per_dim)
+
     def visuals(self) -> VAEVisuals:
         """Validation inputs with their reconstructions (decoded μ) and KL per dimension."""
         return reconstructions_and_kl(self.model, self.data.val)

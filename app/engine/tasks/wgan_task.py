@@ -23,6 +23,7 @@ from app.engine.distributed.replicas import EntryPoint
 from app.engine.events import ModelSnapshot
 from app.engine.inference.visuals import WGANVisuals
 from app.engine.inference.wgan_architecture import default_conv_channels
+from app.engine.inference.wgan_frames import Extent, FrameRenderer, plane_extent
 from app.engine.inference.wgan_noise import fixed_noise
 from app.engine.optim_step import guarded_update
 from app.engine.random_streams import Consumer
@@ -39,6 +40,9 @@ from models.wgan import (
     critic_loss,
     generator_loss,
 )
+
+HISTORY_IMAGES = 16  # the history's sample grid: two rows of the live grid's 64
+HISTORY_MAP_RESOLUTION = 50  # the history's critic map (the live view's is 100 × 100)
 
 
 @dataclass
@@ -76,6 +80,8 @@ class WGANTask(Task):
                  data: DataBundle, device: torch.device) -> None:  # fmt: skip
         super().__init__(model_config, hparams, train_config, data, device)
         self.fixed_noise = fixed_noise(model_config, train_config.seed).to(device)
+        self._history_renderer: FrameRenderer | None = None  # frames for the checkpoint's history
+        self._history_extent: Extent | None = None
         self.critic_updates = 0
         self.generator_updates = 0
         self.last_grad_norms = np.empty(0, dtype=np.float32)  # ‖∇x̂ D(x̂)‖₂ of the last measurement
@@ -257,6 +263,21 @@ class WGANTask(Task):
         Samples and the critic's surface are drawn by the app from the published snapshot.
         """
         return WGANVisuals(self.last_grad_norms.copy(), self.critic_updates, self.generator_updates)
+
+    def record_history(self, history, step: int) -> None:
+        """A timeline frame: G(z) of the fixed noise (a reduced grid for images) and, in 2-D, the
+        critic over the data's view, rendered from a copy so the training generators are untouched."""
+        if self._history_renderer is None:
+            self._history_renderer = FrameRenderer(HISTORY_MAP_RESOLUTION, adaptive=False)
+            if not self.model_config.is_image and self.data.val.shape[-1] == 2:
+                self._history_extent = plane_extent(self.data.val.numpy())
+        noise = self.fixed_noise.detach().to("cpu")
+        if self.model_config.is_image:
+            noise = noise[:HISTORY_IMAGES]
+        with torch.random.fork_rng(devices=[]):  # building the copy's modules draws initial weights
+            frame = self._history_renderer.render(self.snapshot(step), noise, self._history_extent,
+                                                  gradients=False)  # fmt: skip
+        history.add_frame(frame)
 
     def snapshot(self, step: int) -> ModelSnapshot:
         snapshot = super().snapshot(step)

@@ -33,6 +33,7 @@ from app.engine.events import (
     SnapshotEvent,
     VisualsEvent,
 )
+from app.engine.history import RunHistory
 from app.engine.paths import autosave_dir
 from app.engine.session import NothingToSave, RunRequest, RunSession, checkpoint_settings
 from app.engine.tasks import get_task_class
@@ -83,6 +84,12 @@ TRAIN_FIELDS = (
               "Compile the model's training step into fused kernels. The first steps wait for the "
               "compiler (seconds to a minute); then steps may be faster, mostly on a GPU. The WGAN-GP "
               "critic stays uncompiled: its gradient penalty differentiates it twice.", live=True),
+    FieldSpec("history_mb", "History kept (MB)",
+              "The checkpoint keeps the run's story (every curve, and the family's records: attention, "
+              "timeline frames or KL per dimension) in at most this many megabytes, thinned evenly "
+              "as the run grows; 0 keeps none.", live=True),
+    FieldSpec("history_points", "History points per curve",
+              "The most points the checkpoint keeps of each curve (thinned evenly).", live=True),
 )  # fmt: skip
 
 
@@ -152,6 +159,12 @@ class FamilyPage(QWidget):
             *form_fields(task.default_hparams(), "hparams", self.hparam_fields),
             *train_fields(task.default_train_config()),
         ]
+
+    def show_history(self, history: RunHistory) -> None:
+        """An opened checkpoint's history, beyond the loss curves (the base class draws those)."""
+
+    def forget_history(self) -> None:
+        """A run starts from step 0 (a new model): the views that replay the past start afresh."""
 
     def setup_loss_series(self, plot: LossPlot) -> None:
         plot.add_series("loss", "loss")
@@ -281,6 +294,7 @@ class FamilyPage(QWidget):
         self.session.new_model()
         self._set_snapshot(None)
         self.loss_plot.clear()
+        self.forget_history()
         self.bar.show_idle()
         self.show_message("New model: the next Start begins from freshly initialised weights.")
 
@@ -328,6 +342,9 @@ class FamilyPage(QWidget):
     # --- thread signals (GUI thread) ------------------------------------------------------
     def _on_trainer_ready(self, trainer: Trainer) -> None:
         self._data = trainer.data
+        if trainer.step == 0:  # a new model: the curves and replays of an earlier one are not its story
+            self.loss_plot.clear()
+            self.forget_history()
         paused = self.thread is not None and self.thread.control.paused
         self._set_state(RunState.PAUSED if paused else RunState.RUNNING)
         self.show_message(f"Paused at step {trainer.step:,}." if paused else "Training…")
@@ -439,6 +456,11 @@ class FamilyPage(QWidget):
         self.bar.show_idle(checkpoint.step)  # not the progress of a run that came before
         if not keep_plot:
             self.loss_plot.clear()
+            self.forget_history()
+            if checkpoint.history is not None:  # drawn as it was; a continued run extends it
+                self.loss_plot.load_curves(checkpoint.history.curves)
+        if checkpoint.history is not None:
+            self.show_history(checkpoint.history)  # before the weights: their views come last
         self._set_snapshot(ModelSnapshot(self.family, checkpoint.config, checkpoint.tensors, checkpoint.step))
         name = checkpoint.path.name if checkpoint.path else "checkpoint"
         self.show_message(f"Opened {name}: {self.title} at step {checkpoint.step:,}.")

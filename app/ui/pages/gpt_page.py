@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.checkpoint import Checkpoint
-from app.engine.events import ModelSnapshot, RunState, VisualsEvent
+from app.engine.events import ModelSnapshot, VisualsEvent
+from app.engine.history import RunHistory
 from app.engine.inference import model_from_checkpoint
 from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures
 from app.engine.inference.loading import tokenizer_from_metadata
@@ -122,7 +123,6 @@ class GPTPage(FamilyPage):
         self._build_layout()
         self.modelChanged.connect(self._model_changed)
         self.metricsArrived.connect(self._metrics_arrived)
-        self.runStateChanged.connect(self._run_state_changed)
 
     # --- FamilyPage hooks ------------------------------------------------------------------
     def setup_loss_series(self, plot: LossPlot) -> None:
@@ -191,6 +191,7 @@ class GPTPage(FamilyPage):
         self.sample_select = QComboBox()
         self.sample_select.setObjectName("gptSampleStep")
         self.sample_select.setToolTip("Samples written while training, newest first")
+        self.sample_select.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "step 2,000"
         self.sample_select.currentIndexChanged.connect(self._show_sample)
         self.sample_text = QPlainTextEdit()
         self.sample_text.setObjectName("gptSampleText")
@@ -298,25 +299,40 @@ class GPTPage(FamilyPage):
         text, replaced, alpha = probe_attention(ready.model, ready.tokenizer, prompt)
         self.probe.add_captures(probe_captures(ready.config, text, replaced, [(ready.step, alpha)]))
 
-    def _run_state_changed(self, state: RunState) -> None:
-        if state == RunState.STARTING and self.trainer is None:
-            self.probe.clear()  # a fresh model: a fresh story of its heads
+    def forget_history(self) -> None:
+        self.probe.clear()  # a fresh model: a fresh story of its heads
+        self._clear_samples()
+
+    def _clear_samples(self) -> None:
+        self.samples.clear()
+        self.sample_select.clear()
+        self.sample_text.clear()
+
+    def show_history(self, history: RunHistory) -> None:
+        """The opened run's text samples, and its probe captures to replay from the first step."""
+        self._clear_samples()
+        for sample in history.samples:
+            self.add_sample(sample)
+        probe = history.probe
+        if probe is not None and self.loaded_checkpoint is not None:
+            config = self.loaded_checkpoint.config
+            self.probe.add_captures(probe_captures(config, probe.text, probe.replaced, probe.captures()))
 
     def new_model(self) -> None:
         super().new_model()
         if not self.is_active:
             self.probe.clear()
             self.views.setTabEnabled(self.views.indexOf(self.probe_tab), True)
-            self.samples.clear()
-            self.sample_select.clear()
-            self.sample_text.clear()
+            self._clear_samples()
             self.latest.clear()
 
     def open_checkpoint(self, checkpoint: Checkpoint, **options: Any) -> bool:
+        if not self.is_active:
+            self.probe.clear()
+            self._clear_samples()
         opened = super().open_checkpoint(checkpoint, **options)
         if opened:
-            self.probe.clear()
-            self._probe_opened_model(checkpoint)
+            self._probe_opened_model(checkpoint)  # the replay ends with the weights as opened
             self.latest = {k: v for k, v in checkpoint.metrics.items() if k in ("loss", "val_loss")}
             self._show_readout()
             self.views.setCurrentWidget(self.generation_tab)

@@ -1,7 +1,9 @@
 """The VAE page: train a VAE live and explore what the ELBO does to its latent space.
 
-Tabs: Training (ELBO readout, loss terms, reconstructions, KL per dimension), Latent space
-(sliders → decoded image, latent map), Traversals, Interpolation, Reparameterization.
+Tabs: Training (ELBO readout, loss terms, reconstructions, KL per dimension), KL over the steps
+(the KL per dimension of the whole run as a heat map, from the checkpoint's history and the live
+run), Latent space (sliders → decoded image, latent map), Traversals, Interpolation,
+Reparameterization.
 
 Every view that runs inference uses ``self.inference``, a model of its own that is built
 once per config and reloaded from each ``ModelSnapshot`` (published by the worker a few
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.data.bundle import DataBundle
 from app.engine.events import ModelSnapshot, NoticeLevel, VisualsEvent
+from app.engine.history import RunHistory
 from app.engine.images import save_png_grid
 from app.engine.inference.vae_snapshot import SnapshotVAE
 from app.engine.inference.vae_terms import KL_EXAMPLES, estimate_elbo, reconstructions_and_kl
@@ -39,6 +42,7 @@ from app.ui.vae.explain import ExplainNote
 from app.ui.vae.explorer import LatentExplorer
 from app.ui.vae.interpolation import InterpolationView
 from app.ui.vae.kl_bars import KlBars
+from app.ui.vae.kl_history import KlHistoryMap
 from app.ui.vae.reparameterization import ReparameterizationView
 from app.ui.vae.traversal import TraversalView
 from app.ui.widgets.exports import NO_MODEL_HINT, check_exportable, export_widget_png
@@ -120,6 +124,7 @@ class VAEPage(FamilyPage):
         )
         self.recon_grid = ImageGrid("vaeReconGrid", "inputs (left) · reconstructions of μ (right)")
         self.kl_plot = KlBars()
+        self.kl_history = KlHistoryMap()
         self.elbo_readout = ElboReadout()
         self.explorer = LatentExplorer(self.context)
         self.traversal = TraversalView(self.context)
@@ -152,6 +157,7 @@ class VAEPage(FamilyPage):
             *super().exports(),
             ("Reconstruction grid as PNG…", "png", self._export_reconstructions),
             ("KL per dimension as PNG…", "png", self._export_kl),
+            ("KL over the steps as PNG…", "png", self._export_kl_history),
             ("Traversal grid as PNG…", "png", self._export_traversal),
             ("Interpolation as PNG…", "png", self._export_interpolation),
             ("Latent map as PNG…", "png", self._export_latent_map),
@@ -163,6 +169,10 @@ class VAEPage(FamilyPage):
 
     def _export_kl(self, path) -> None:
         export_widget_png(self.kl_plot, path, self.kl_plot.values is not None, "KL per dimension")
+
+    def _export_kl_history(self, path) -> None:
+        self.kl_history.redraw()  # it catches up only when shown
+        export_widget_png(self.kl_history, path, len(self.kl_history.records) > 0, "KL history")
 
     def _export_traversal(self, path) -> None:
         self.traversal.refresh()
@@ -187,6 +197,13 @@ class VAEPage(FamilyPage):
 
     def on_visuals(self, event: VisualsEvent) -> None:
         self.show_visuals(event.visuals, event.step)
+        self.kl_history.add(event.step, event.visuals.kl_per_dim)
+
+    def show_history(self, history: RunHistory) -> None:
+        self.kl_history.set_history(history.kl)
+
+    def forget_history(self) -> None:
+        self.kl_history.clear_history()
 
     # --- the training tab's views ------------------------------------------------------------
     def show_visuals(self, visuals: VAEVisuals, step: int) -> None:
@@ -314,6 +331,10 @@ class VAEPage(FamilyPage):
             return
         self.elbo_readout.set_settings(beta, free_bits)
         self.kl_plot.set_floor(free_bits)
+        try:
+            self.kl_history.set_warmup(self.form.value("kl_warmup_steps"))
+        except ValueError:
+            pass
 
     # --- layout -----------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -331,6 +352,9 @@ class VAEPage(FamilyPage):
         training_view.setSizes([110, 380, 300])
         # scroll areas keep the window's minimum size small: a laptop screen still fits it
         self.views.addTab(scrolled(training_view), "Training")
+        kl_history = with_note(self.kl_history, "vaeKlHistoryNote", "KL per dimension over the steps",
+                               texts.KL_HISTORY)  # fmt: skip
+        self.views.addTab(scrolled(kl_history), "KL over the steps")
         self.views.addTab(scrolled(self.explorer), "Latent space")
         self.views.addTab(scrolled(self.traversal), "Traversals")
         self.views.addTab(scrolled(self.interpolation), "Interpolation")

@@ -28,6 +28,7 @@ from app.engine.data import BUILTIN_DATASETS
 from app.engine.data.kinds import guess_data_kind
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
 from app.engine.events import MetricsKind, ModelSnapshot, NoticeLevel, RunState, VisualsEvent
+from app.engine.history import RunHistory
 from app.engine.inference.visuals import WGANVisuals
 from app.engine.inference.wgan_architecture import default_conv_channels
 from app.engine.inference.wgan_frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
@@ -501,6 +502,11 @@ class WGANPage(FamilyPage):
         finally:
             self._applying_checkpoint = False
             self._grey_out_unused_fields()
+
+    def show_history(self, history: RunHistory) -> None:
+        """The frames the opened run kept; the frame of the weights as opened follows them."""
+        if history.frames is not None:
+            self.timeline_bar.load_history(history.frames.frames())
 
     def new_model(self) -> None:
         if not self.is_active:

@@ -89,3 +89,15 @@ REPARAMETERIZATION = (
     "σ only). While training runs, ε stays fixed and you watch μ and σ learn. Plot: μ<sub>i</sub> ± "
     "σ<sub>i</sub> (blue bars), z<sub>i</sub> (red), the prior's ±1 band (grey)."
 )
+
+KL_HISTORY = (
+    "Each row is one latent dimension i, each column a moment of training (left: the first step, "
+    "right: the latest); the colour is KL<sub>i</sub> in nats, averaged over up to 512 validation "
+    "images — the bars of the Training tab, recorded over the whole run. During <b>KL warm-up</b> "
+    "(left of the dashed line) β is small, the KL is cheap, and dimensions <b>switch on</b> as the "
+    "encoder puts information in them; once β reaches its full value the dimensions that do not "
+    "pay for their nats fade back to dark: they <b>collapse to the prior</b>, q(z<sub>i</sub>|x) = "
+    "N(0, 1) for every x. The labels on the right give each dimension's KL at the latest step; "
+    "the mouse wheel zooms into the steps (most happens early). "
+    "An opened checkpoint shows the history it kept; training appends to it."
+)

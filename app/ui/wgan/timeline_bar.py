@@ -1,6 +1,7 @@
 """The sample timeline: a slider that scrubs back through the frames kept of this run.
 
-Frames live in an engine ``Timeline`` (capped, thinned as the run grows). While *Live* is on
+Frames live in an engine ``Timeline`` (capped, thinned as the run grows); an opened checkpoint
+brings the frames its history kept, so its whole run can be scrubbed and exported. While *Live* is on
 the newest frame is shown as it arrives; dragging the slider back shows an earlier one and
 turns *Live* off; dragging to the end (or pressing *Live*) follows the run again.
 """
@@ -68,6 +69,17 @@ class TimelineBar(QWidget):
         self._update_enabled()
         if self.live.isChecked():
             self.frameShown.emit(frame)
+
+    def load_history(self, frames: list[WGANFrame]) -> None:
+        """An opened checkpoint's frames, oldest first, kept without showing each one."""
+        for frame in frames:
+            self.timeline.add(frame.step, frame, frame.nbytes)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.timeline) - 1))
+        self.slider.setValue(len(self.timeline) - 1)
+        self.slider.blockSignals(False)
+        self._update_label()
+        self._update_enabled()
 
     def clear(self) -> None:
         self.timeline.clear()

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.history import Curve
+
 MAX_POINTS = 20_000
 REDRAW_MS = 200  # at most 5 redraws a second
 DRAW_BUDGET = 0.02  # and at most this share of the GUI thread's time spent drawing the plot
@@ -250,6 +252,20 @@ class LossPlot(QWidget):
                 if len(series.steps) > MAX_POINTS:
                     series.thin()
                 self._dirty = True
+
+    def load_curves(self, curves: dict[str, Curve]) -> None:
+        """Draw a checkpoint's history: each known series gets its curve's points, in step order;
+        a run that continues appends after them."""
+        for key, curve in curves.items():
+            series = self.series.get(key)
+            if series is None:
+                continue
+            for step, value in zip(curve.steps.tolist(), curve.values.tolist(), strict=True):
+                series.add(step, value, self.alpha)
+            while series.n > MAX_POINTS:
+                series.thin()
+            self._dirty = True
+        self.redraw()
 
     def clear(self) -> None:
         """Forget every point and go back to the empty plot: the hint, and ranges of [0, 1]."""

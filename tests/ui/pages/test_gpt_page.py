@@ -171,7 +171,8 @@ def test_training_feeds_curves_samples_and_the_probe_scrubber(qtbot, gpt_page, t
 
 
 def test_an_opened_model_shows_its_probe_attention(gpt_page, panel):
-    assert [step for step, _ in gpt_page.probe.history] == [40]
+    # its history's capture of step 0 (capture_every is 50), then the weights as opened
+    assert [step for step, _ in gpt_page.probe.history] == [0, 40]
     assert gpt_page.probe.map.rows == 16 and "step 40" in gpt_page.probe.step_label.text()
 
 
@@ -200,8 +201,9 @@ def test_file_export_writes_text_and_pictures(qtbot, main_window, gpt_page, pane
             assert not path.exists()
             continue
         written[label] = path
-    # an opened checkpoint brings no loss history and no training samples
-    assert set(refused) == {"Loss curves as CSV…", "Loss plot as PNG…", "Training samples as TXT…"}
+    # an opened checkpoint brings its loss curves (its history); its 40 steps wrote no sample
+    assert set(refused) == {"Training samples as TXT…"}
+    assert written["Loss curves as CSV…"].read_text(encoding="utf-8").count("\n") == 41  # header + 40 steps
     assert refused["Training samples as TXT…"].startswith("There is no training sample to export yet: ")
     assert written["Generated text as TXT…"].read_text(encoding="utf-8").startswith("The cat")
     for label, path in written.items():
