@@ -3,7 +3,8 @@
     xvfb-run -s "-screen 0 1600x1000x24" python tools/screenshots.py [--steps 400]
 
 Writes docs/images/<family>-page.png (each page after a short training run) and
-docs/images/<family>-shipped.png (each page showing its shipped model, as at first launch).
+docs/images/<family>-shipped.png (each page showing its shipped model, as at first launch), and
+docs/images/vae-kl-history.png (the shipped VAE's KL per dimension over its run).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def train_briefly(app, window, family: str, steps: int) -> None:
 def show_shipped(app, window, family: str) -> None:
     page = window.show_page(family)
     if family == "vae":
+        page.show_view(page.kl_history)  # how the shipped model learned: KL per dimension over the steps
+        settle(app, 1.5)
+        window.grab().save(str(OUT / "vae-kl-history.png"))
+        print(f"wrote {OUT / 'vae-kl-history.png'}")
         page.show_view(page.explorer)
     elif family == "gpt":
         page.views.setCurrentWidget(page.generation_tab)
