@@ -28,4 +28,7 @@ def test_emit_keeps_reference_counts_of_builtins_stable(qapp):
         emitter.number.emit(1)
     received.clear()
     after = (sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None))
-    assert [a - b for a, b in zip(after, before, strict=True)] == [0, 0, 0]
+    drift = [a - b for a, b in zip(after, before, strict=True)]
+    # the bug drifts by one per emit (400 here); another thread of the test process (pytest-xdist's
+    # messaging) may move True/False by a few meanwhile, which is not the bug
+    assert all(abs(d) < 20 for d in drift), drift

@@ -26,7 +26,9 @@ def _save_forever(path: str, ready) -> None:  # runs in the forked child
     trainer = Trainer(small_vae_task(steps=10**9))
     if os.path.exists(path):
         trainer.restore(read_checkpoint(path))
-    ready.set()
+    trainer.run(until=trainer.step + 1)
+    trainer.save(path)
+    ready.set()  # one save done in this life: the kill falls among the next ones, however slow the machine
     while True:
         trainer.run(until=trainer.step + 1)
         trainer.save(path)
@@ -47,20 +49,18 @@ def test_sigkill_at_random_moments_never_breaks_the_last_checkpoint(tmp_path):
         os.kill(child.pid, signal.SIGKILL)
         child.join(10)
         assert child.exitcode == -signal.SIGKILL
-        if not path.exists():
-            continue  # killed before its first save completed
         checkpoint = read_checkpoint(path)  # always the last *completed* save
         state_file = path.parent / checkpoint.state_file
         assert state_file.is_file(), "the checkpoint names a sidecar that is not there"
-        assert checkpoint.step >= last_step  # each child resumed where the last one got to
+        assert checkpoint.step > last_step  # each child resumed where the last one got to, and saved
         last_step = checkpoint.step
         task = small_vae_task(steps=checkpoint.step + 2)
         resumed = Trainer(task)
         assert resumed.restore(checkpoint) is True
         assert resumed.run().step == checkpoint.step + 2
         survived += 1
-    assert survived >= KILLS // 2
-    assert last_step > KILLS // 2
+    assert survived == KILLS
+    assert last_step >= KILLS
     # leftovers of interrupted writes are hidden temp files, never a checkpoint name
     for leftover in tmp_path.iterdir():
         assert leftover.name.startswith(".") or leftover.suffix == ".safetensors"
