@@ -102,8 +102,7 @@ class SurprisalPlot(pg.PlotWidget):
         _quiet_plot(self)
         self.setLabel("left", "nats", **LABEL_STYLE)
         self.setLabel("bottom", "position in the text", **LABEL_STYLE)
-        key = _key(("#e6550d", "surprisal −log p(character)"), ("#3182bd", "entropy H of its distribution"))
-        self.setTitle(key, size="8pt")
+        self.set_unit("character")
         self.surprisal = self.plot(
             [], [], pen=pg.mkPen("#e6550d", width=1), symbol="o", symbolSize=4,
             symbolBrush="#e6550d", symbolPen=None,
@@ -113,6 +112,11 @@ class SurprisalPlot(pg.PlotWidget):
         self.marker.hide()
         self.addItem(self.marker)
         self.setMinimumHeight(110)
+
+    def set_unit(self, unit: str) -> None:
+        """Name what the model writes in the key: "character", or "token" for a BPE model."""
+        key = _key(("#e6550d", f"surprisal −log p({unit})"), ("#3182bd", "entropy H of its distribution"))
+        self.setTitle(key, size="8pt")
 
     def set_series(self, positions: np.ndarray, surprisal: np.ndarray, entropy: np.ndarray) -> None:
         """One point per written token; the newest ``SHOWN_TOKENS`` are shown."""

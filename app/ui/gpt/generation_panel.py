@@ -315,6 +315,7 @@ class GenerationPanel(QWidget):
         self.model_step = snapshot.step
         self.tokenizer = tokenizer
         self.legend.setText(f"colour: p({tokenizer.kind})  0")
+        self.surprisal.set_unit(tokenizer.kind)
         self.pending = None
         self.session = None  # it belonged to the old weights
         if shape_changed:

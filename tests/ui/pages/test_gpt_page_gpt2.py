@@ -22,6 +22,7 @@ def test_a_gpt2_folder_writes_token_by_token_with_the_lens_live(qtbot, main_wind
     assert panel.heatmap.chars[:2] == [panel.tokenizer.pieces[i] for i in prompt_ids[:2]]
     assert any(len(label) > 1 for label in panel.heatmap.chars)  # whole tokens, not characters
     assert "ms/token" in panel.rate_label.text() and panel.top_k_title.text().startswith("Next token")
+    assert "p(token)" in panel.surprisal.plotItem.titleLabel.text  # not p(character)
     lens = panel.lens
     assert lens.objectName() == "gptLogitLens" and lens.isVisible()
     table = lens.table
