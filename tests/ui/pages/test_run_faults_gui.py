@@ -9,7 +9,7 @@ import torch
 
 from app.engine.checkpoint import read_checkpoint
 from app.engine.tasks.vae_task import VAETask
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import start_long_run, wait_idle
 
 
 def _fail_at(monkeypatch, step_to_fail: int, error: BaseException | str):
@@ -83,9 +83,7 @@ def test_dataset_batch_size_and_device_change_while_paused(qtbot, main_window, t
     import numpy as np
 
     page = main_window.pages["vae"]
-    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
-    page.start()
-    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+    start_long_run(qtbot, page)
     page.pause()
     qtbot.waitUntil(lambda: page.thread.control.waiting, timeout=5000)
     trainer = page.thread.trainer
@@ -108,9 +106,7 @@ def test_a_dataset_of_another_shape_is_refused_while_paused(qtbot, main_window, 
     import numpy as np
 
     page = main_window.pages["vae"]
-    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
-    page.start()
-    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+    start_long_run(qtbot, page)
     page.pause()
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((20, 8, 8), np.uint8))
@@ -127,9 +123,7 @@ def test_closing_during_a_save_finishes_the_save_first(qtbot, main_window, tmp_p
     import time
 
     page = main_window.pages["vae"]
-    page.form.set_values({"steps": 100000, "batch_size": 16, "val_every": 0})
-    page.start()
-    qtbot.waitUntil(lambda: page.state == "running", timeout=20000)
+    start_long_run(qtbot, page)
     path = tmp_path / "closing.safetensors"
     page.save_checkpoint_to(path)  # runs on the trainer thread at the next step boundary
     started = time.perf_counter()
