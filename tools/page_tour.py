@@ -1,8 +1,11 @@
 """Screenshot tour for checking every page as a user sees it: each top tab and each nested tab
 (recursively), with the shipped models opened, at the size of the X screen.
 
-    xvfb-run -a -s "-screen 0 1366x768x24" python tools/page_tour.py OUT_DIR
+    xvfb-run -a -s "-screen 0 1366x768x24" python tools/page_tour.py OUT_DIR [CHECKPOINT ...]
     FULL=1 xvfb-run -a -s "-screen 0 1920x1080x24" python tools/page_tour.py OUT_DIR
+
+Each CHECKPOINT given is then opened in turn and its family's page toured again (the shapes
+WGAN, say, which a first launch does not open).
 
 A first window takes 1400×900 or the screen's free area where smaller; FULL=1 fills the screen
 (what a user does on a large one). Look at every PNG: overlaps, cut-off labels and empty plots
@@ -57,6 +60,16 @@ def main() -> None:
                     walk(inner, name, seen)
 
     walk(window.tabs, "", set())
+    for extra in sys.argv[2:]:
+        if not window.open_checkpoint(extra):
+            raise SystemExit(f"could not open {extra}")
+        settle(1.5)
+        page = window.tabs.currentWidget()
+        name = "-" + Path(extra).stem.replace("-", "")
+        seen = {id(window.tabs)}
+        for inner in page.findChildren(QTabWidget):
+            if inner.isVisible() and id(inner) not in seen:
+                walk(inner, name, seen)
     print(f"window {window.width()}x{window.height()}: {len(shots)} pictures in {out}")
     window.close()
     settle(0.3)
