@@ -185,7 +185,9 @@ class FamilyPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(settings)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
+        # wide enough for the form beside its vertical scroll bar, so no horizontal bar appears
+        needed = settings.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(min(380, max(300, needed + 2 * scroll.frameWidth())))
         scroll.setMaximumWidth(380)
         return scroll
 

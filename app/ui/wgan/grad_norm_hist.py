@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 BINS = 40
-TITLE = "‖∇D‖₂ at the interpolates αx + (1 − α)G(z)"
+TITLE = "‖∇D‖₂ at interpolates αx + (1 − α)G(z)"
 LOGIT_TITLE = "‖∇ℓ‖₂ (D's logit) at αx + (1 − α)G(z)"
 TIP = (
     "Gradient penalty: the bars gather around the target 1. Weight clipping: far below it. Spectral "

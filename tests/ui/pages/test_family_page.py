@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QScrollArea
 
 from app.engine.checkpoint import read_checkpoint
 from tests.ui.conftest import start_long_run, train_briefly, wait_idle
@@ -169,3 +170,13 @@ def test_shutting_down_mid_run_ends_the_sessions_run(qtbot, main_window):
     assert page.session.trainer.step > 0  # the run's trainer is kept, as after a finished run
     page.new_model()  # a session left inside the run would refuse this
     assert page.session.trainer is None
+
+
+@pytest.mark.parametrize("family", ["vae", "wgan"])
+def test_the_settings_panel_is_wide_enough_for_its_form_and_a_vertical_scroll_bar(qtbot, main_window, family):
+    areas = main_window.pages[family].findChildren(QScrollArea)
+    panels = [area for area in areas if area.maximumWidth() == 380]
+    assert len(panels) == 1
+    panel = panels[0]
+    needed = panel.widget().minimumSizeHint().width() + panel.verticalScrollBar().sizeHint().width()
+    assert panel.minimumWidth() >= needed  # else a horizontal bar appears under the form
