@@ -11,7 +11,8 @@ for the WGAN). Plain NumPy/PyTorch, no Qt.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -187,3 +188,12 @@ def frame_picture(frame: WGANFrame, real: np.ndarray | None = None, size: int = 
         grid = tile_images(frame.images01(), columns=8)
         return to_pil(grid, scale=max(1, size // grid.shape[1]) if grid.shape[1] < size else 1)
     return Image.fromarray(render_plane(frame.critic, frame.extent, real, frame.samples, size))
+
+
+def evolution_pictures(frames: Sequence[WGANFrame], real: np.ndarray | None = None) -> list[Image.Image]:
+    """One picture per frame, all of one size, for a GIF or a strip. Image frames show only the
+    samples every frame holds: a checkpoint's history keeps the first 16 of the live grid's 64."""
+    if frames and frames[0].is_image:
+        shared = min(len(frame.samples) for frame in frames)
+        frames = [replace(frame, samples=frame.samples[:shared]) for frame in frames]
+    return [frame_picture(frame, real) for frame in frames]

@@ -31,7 +31,13 @@ from app.engine.events import MetricsKind, ModelSnapshot, NoticeLevel, RunState,
 from app.engine.history import RunHistory
 from app.engine.inference.visuals import WGANVisuals
 from app.engine.inference.wgan_architecture import default_conv_channels
-from app.engine.inference.wgan_frames import Extent, FrameRenderer, WGANFrame, frame_picture, plane_extent
+from app.engine.inference.wgan_frames import (
+    Extent,
+    FrameRenderer,
+    WGANFrame,
+    evolution_pictures,
+    plane_extent,
+)
 from app.engine.inference.wgan_noise import fixed_noise
 from app.ui.pages.family_page import FamilyPage
 from app.ui.wgan.critic_map import CriticMapView
@@ -382,12 +388,21 @@ class WGANPage(FamilyPage):
         if frame.is_image:
             self.views_stack.setCurrentWidget(self.sample_grid)
             self.sample_grid.set_images(frame.images01(), columns=8)
-            self.sample_grid.ci.getItem(0, 0).setText(f"{SAMPLES_TITLE} · step {frame.step:,}")
+            title = f"{SAMPLES_TITLE} · step {frame.step:,}{self._kept_note(frame)}"
+            self.sample_grid.ci.getItem(0, 0).setText(title)
             self.coverage.setText("")
         elif frame.critic is not None:
             self.views_stack.setCurrentWidget(self.plane_panel)
             self.critic_map.show_frame(frame)
             self._show_coverage(frame)
+
+    def _kept_note(self, frame: WGANFrame) -> str:
+        """Said of a frame from a checkpoint's history, which keeps fewer samples than the live grid."""
+        frames = self.timeline_bar.frames()
+        most = max((len(f.item.samples) for f in frames), default=len(frame.samples))
+        if len(frame.samples) >= most:
+            return ""
+        return f" (history: the first {len(frame.samples)} of {most})"
 
     def _show_coverage(self, frame: WGANFrame) -> None:
         data = self.current_data()
@@ -550,7 +565,7 @@ class WGANPage(FamilyPage):
         frames = self.timeline_bar.frames()
         if frames and not frames[0].item.is_image:
             real, _extent = self._plane()
-        pictures = [frame_picture(f.item, real) for f in frames]
+        pictures = evolution_pictures([f.item for f in frames], real)
         return pictures, [f"step {f.step:,}" for f in frames]
 
     def export_gif(self, path: str | Path) -> Path:

@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from app.engine.events import ModelSnapshot
-from app.engine.inference.wgan_frames import FrameRenderer, map_resolution, plane_extent, spread_out
+from app.engine.inference.wgan_frames import (
+    FrameRenderer,
+    WGANFrame,
+    evolution_pictures,
+    map_resolution,
+    plane_extent,
+    spread_out,
+)
 from models.wgan import WGAN, WGANConfig
 
 
@@ -37,6 +44,15 @@ def test_image_frames_hold_uint8_samples():
     frame = FrameRenderer().render(snapshot, torch.randn(6, 4))
     assert frame.is_image and frame.samples.dtype == np.uint8 and frame.samples.shape == (6, 1, 8, 8)
     assert frame.critic is None
+
+
+def test_an_evolution_of_history_frames_and_a_full_grid_has_pictures_of_one_size():
+    history = [WGANFrame(step, np.full((16, 1, 8, 8), 100 * step, np.uint8)) for step in range(3)]
+    latest = WGANFrame(3, np.full((64, 1, 8, 8), 255, np.uint8))
+    pictures = evolution_pictures([*history, latest])
+    assert len({picture.size for picture in pictures}) == 1
+    assert pictures[-1].size == evolution_pictures(history)[0].size  # two rows of 8, like the history's
+    assert np.asarray(pictures[-1]).max() == 255 and np.asarray(pictures[1]).max() == 100
 
 
 def test_the_map_stays_100_by_100_for_the_default_critic_and_coarsens_for_huge_ones():

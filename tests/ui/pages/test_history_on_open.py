@@ -4,10 +4,12 @@ the VAE's KL per dimension over the steps; a continued run extends the curves.""
 
 from __future__ import annotations
 
+import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 
 from app.engine.checkpoint import read_checkpoint
+from app.engine.inference.wgan_frames import WGANFrame
 from app.ui.vae.explain import ExplainNote
 from app.ui.vae.kl_history import KlHistoryMap
 from tests.ui.conftest import wait_idle
@@ -67,3 +69,14 @@ def test_a_wgan_checkpoint_has_its_timeline_to_scrub_and_export_as_a_gif(
     written = page.export_gif(tmp_path / "evolution.gif")
     with Image.open(written) as gif:
         assert gif.format == "GIF" and gif.n_frames == 21
+
+
+def test_an_image_frame_from_the_history_says_it_holds_the_first_samples_of_the_grid(qtbot, main_window):
+    page = main_window.show_page("wgan")
+    bar = page.timeline_bar
+    bar.load_history([WGANFrame(step, np.zeros((16, 1, 8, 8), np.uint8)) for step in (0, 5)])
+    bar.add(WGANFrame(10, np.zeros((64, 1, 8, 8), np.uint8)))
+    title = page.sample_grid.ci.getItem(0, 0).text
+    assert "step 10" in title and "history" not in title
+    bar.slider.setValue(1)
+    assert "step 5 (history: the first 16 of 64)" in page.sample_grid.ci.getItem(0, 0).text
