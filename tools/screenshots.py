@@ -4,7 +4,8 @@
 
 Writes docs/images/<family>-page.png (each page after a short training run) and
 docs/images/<family>-shipped.png (each page showing its shipped model, as at first launch), and
-docs/images/vae-kl-history.png (the shipped VAE's KL per dimension over its run).
+docs/images/vae-kl-history.png (the shipped VAE's KL per dimension over its run) and
+docs/images/wgan-shapes-evolution.png (the shipped shapes WGAN's timeline as the PNG strip it exports).
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def show_shipped(app, window, family: str) -> None:
     print(f"wrote {OUT / f'{family}-shipped.png'}")
 
 
+def shapes_evolution(window) -> None:
+    """The shapes WGAN's history, exported from its timeline as a user would (File → Export)."""
+    if not window.open_checkpoint(ROOT / "weights" / "wgan-shapes.safetensors"):
+        raise SystemExit("could not open weights/wgan-shapes.safetensors")
+    written = window.pages["wgan"].export_strip(OUT / "wgan-shapes-evolution.png")
+    print(f"wrote {written}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=400)
@@ -82,6 +91,8 @@ def main() -> None:
         settle(app, 0.1)
     for family in families:
         show_shipped(app, window, family)
+    if "wgan" in families:
+        shapes_evolution(window)
     if not args.skip_training:
         for family in families:
             train_briefly(app, window, family, args.steps)

@@ -40,7 +40,7 @@ def check_shipped(family: str, report: Report) -> None:
     if checkpoint.family != family:
         raise GenplayError(f"{path.name} holds a {checkpoint.family} model, not {family}")
     hparams, train = configs_from_checkpoint(checkpoint)
-    source = checkpoint.data.get("source") or get_task_class(family).default_dataset
+    source = checkpoint.data.spec or get_task_class(family).default_dataset
     data = load_dataset(source, seed=train.seed)
     quick = {"device": "cpu", "val_every": 0, "checkpoint_every": 0, "batch_size": min(train.batch_size, 16)}
     _, _, train = build_configs(family, data, quick, base_train=train)

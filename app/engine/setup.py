@@ -95,7 +95,7 @@ def configs_from_checkpoint(checkpoint: Checkpoint) -> tuple[Any, TrainConfig]:
 
 def dataset_for_checkpoint(checkpoint: Checkpoint, spec: str | None, seed: int) -> DataBundle:
     """The dataset named by ``spec``, else the one the checkpoint was trained on."""
-    source = spec or checkpoint.data.get("source") or checkpoint.data.get("name")
+    source = spec or checkpoint.data.spec
     if not source:
         raise ConfigError("the checkpoint does not say which dataset it was trained on; pass one.")
     return load_dataset(source, seed=seed)

@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
             return
         for page, _ in plan:
             page.show_message("Loading the shipped model…")
-        sources = {page.family: checkpoint.data.get("source") for page, checkpoint in plan}
+        sources = {page.family: checkpoint.data.spec for page, checkpoint in plan}
 
         def load_data() -> None:
             bundles = {}

@@ -28,6 +28,7 @@ from app.engine.checkpoint.atomic import atomic_write_bytes
 from app.engine.checkpoint.errors import CheckpointError
 from app.engine.checkpoint.header import mapped_file, parse_header
 from app.engine.checkpoint.hf_gpt2 import SUPPORTED, Progress, hf_source, read_hf_gpt2
+from app.engine.data.info import DataInfo
 from app.engine.errors import GenplayError
 from models.config_fields import config_from_dict, config_to_dict
 
@@ -52,7 +53,7 @@ class Checkpoint:
     tensors: dict[str, torch.Tensor]
     step: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
+    data: DataInfo = field(default_factory=DataInfo)
     tokenizer: Any = None
     train: dict[str, Any] = field(default_factory=dict)
     state_file: str | None = None
@@ -91,7 +92,7 @@ def checkpoint_bytes(
     tensors: dict[str, torch.Tensor],
     step: int = 0,
     metrics: dict[str, float] | None = None,
-    data: dict[str, Any] | None = None,
+    data: DataInfo | None = None,
     tokenizer: Any = None,
     train: dict[str, Any] | None = None,
     state_file: str | None = None,
@@ -104,7 +105,7 @@ def checkpoint_bytes(
         FORMAT_KEY: FORMAT_VERSION,
         "family": family,
         "config": json.dumps(config_to_dict(config)),
-        "data": json.dumps(data or {}),
+        "data": json.dumps((data or DataInfo()).to_json()),
         "step": str(int(step)),
         "metrics": json.dumps({k: float(v) for k, v in (metrics or {}).items()}),
     }
@@ -261,10 +262,13 @@ def checkpoint_from_bytes(
         isinstance(k, str) and isinstance(v, str) for k, v in file_aliases.items()
     ):
         raise CheckpointError(f"{name} has invalid tied-weight metadata.")
-    data_info = _json_field(metadata, "data", name, default={})
+    try:
+        data_info = DataInfo.from_json(_json_field(metadata, "data", name, default={}))
+    except ValueError as exc:
+        raise CheckpointError(f"{name} has {exc}.") from None
     train = _json_field(metadata, "train", name, default={})
-    if not isinstance(data_info, dict) or not isinstance(train, dict):
-        raise CheckpointError(f"{name} has 'data' or 'train' metadata that is not a JSON object.")
+    if not isinstance(train, dict):
+        raise CheckpointError(f"{name} has 'train' metadata that is not a JSON object.")
     try:
         expected, expected_aliases = expected_tensors(family, config)
     except GenplayError:

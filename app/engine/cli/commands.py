@@ -181,7 +181,7 @@ def inspect_command(args) -> int:
         "step": checkpoint.step,
         "config": config_to_dict(checkpoint.config),
         "metrics": checkpoint.metrics,
-        "data": checkpoint.data,
+        "data": checkpoint.data.to_json(),
         "parameters": parameters,
         "resumable": bool(checkpoint.state_file),
         "tensors": tensors,
@@ -200,8 +200,8 @@ def inspect_command(args) -> int:
     if tokenizer is not None:
         print(f"tokens:  {tokenizer.vocab_size:,} ({tokenizer.kind}s)")
     print("config:  " + json.dumps(report["config"]))
-    if checkpoint.data:
-        print("data:    " + json.dumps(checkpoint.data))
+    if checkpoint.data.to_json():
+        print("data:    " + json.dumps(checkpoint.data.to_json()))
     if checkpoint.metrics:
         print("metrics: " + ", ".join(f"{k}={v:.5g}" for k, v in checkpoint.metrics.items()))
     print(f"resumable training state: {'yes' if checkpoint.state_file else 'no'}")

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from app.engine.data.info import DataInfo
+
 
 @dataclass
 class DataBundle:
@@ -34,21 +36,15 @@ class DataBundle:
     def item_shape(self) -> tuple[int, ...]:
         return tuple(self.train.shape[1:])
 
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready description stored in checkpoints (name, shape, normalisation)."""
-        info: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "source": self.source or self.name,
-            "train_size": int(self.train.shape[0]),
-            "val_size": int(self.val.shape[0]),
-        }
-        if self.kind == "images":
-            info["shape"] = list(self.item_shape)
-            info["normalisation"] = "pixels scaled to [0, 1]"
-        elif self.kind == "points":
-            info["shape"] = [2]
-            info["normalisation"] = "raw coordinates"
-        else:
-            info["normalisation"] = "character ids"
-        return info
+    def describe(self) -> DataInfo:
+        """What checkpoints store of this data (name, where it came from, sizes, normalisation)."""
+        normalisation = {"images": "pixels scaled to [0, 1]", "points": "raw coordinates"}
+        return DataInfo(
+            name=self.name,
+            kind=self.kind,
+            source=self.source or self.name,
+            train_size=int(self.train.shape[0]),
+            val_size=int(self.val.shape[0]),
+            shape=self.item_shape if self.kind != "text" else (),
+            normalisation=normalisation.get(self.kind, "character ids"),
+        )

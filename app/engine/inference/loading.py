@@ -18,6 +18,7 @@ from torch import nn
 
 from app.engine.bpe_tokenizer import BPETokenizer
 from app.engine.checkpoint import Checkpoint, read_checkpoint
+from app.engine.data.info import DataInfo
 from app.engine.events import ModelSnapshot
 from app.engine.random_streams import untouched_global_generator
 from models.tokenizer import CharTokenizer, TextTokenizer
@@ -32,7 +33,7 @@ class ReadyModel:
     model: nn.Module
     step: int
     tokenizer: TextTokenizer | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # the checkpoint's dataset description
+    data: DataInfo = field(default_factory=DataInfo)  # the checkpoint's dataset description
     path: Path | None = None
 
     @property
@@ -86,7 +87,7 @@ def model_from_checkpoint(checkpoint: Checkpoint, device: str | torch.device = "
         model=_ready(checkpoint.family, checkpoint.config, checkpoint.tensors, device),
         step=checkpoint.step,
         tokenizer=tokenizer_from_metadata(checkpoint.tokenizer),
-        data=dict(checkpoint.data),
+        data=checkpoint.data,
         path=checkpoint.path,
     )
 

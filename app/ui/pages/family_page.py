@@ -448,7 +448,7 @@ class FamilyPage(QWidget):
             self.show_message("Stop the current run before opening another checkpoint.", NoticeLevel.ERROR)
             return False
         self.form.set_values(checkpoint_settings(checkpoint))
-        source = checkpoint.data.get("source") or checkpoint.data.get("name")
+        source = checkpoint.data.spec
         if source:
             self.bar.dataset.setCurrentText(str(source))
         if self._data is None or self._data.source != source:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from app.engine.data.info import DataInfo
 from app.engine.serve.api import Endpoint, ModelSpec
 from app.engine.serve.requests import ENDPOINT_FAMILIES
 from app.engine.tasks import TASKS
@@ -66,7 +67,7 @@ def write_page_model(page: FamilyPage, folder: Path) -> Path:
     if page.trainer is not None:
         data = page.trainer.task.data.describe()
     else:
-        data = opened.data if opened is not None else {}
+        data = opened.data if opened is not None else DataInfo()
     tokenizer = snapshot.extras.get("tokenizer")  # a snapshot of an opened file has none
     if tokenizer is None and opened is not None:
         tokenizer = opened.tokenizer

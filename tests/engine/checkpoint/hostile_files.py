@@ -201,7 +201,7 @@ def _metadata_edits(family: str, data: bytes) -> list[Case]:
         "config": ["", "[]", "null", "{", '{"no_such_field": 1}', json.dumps({"__class__": "os.system"})],
         "step": ["", "-1", "1e5", "abc", "9" * 40],
         "metrics": ["[]", '{"loss": "low"}', "{", '{"loss": true}'],
-        "data": ["[]", "{"],
+        "data": ["[]", "{", '{"shape": "28x28"}', '{"train_size": -5}'],
         "train": ["[]", "{"],
         "aliases": ["[]", '{"a": 1}', '{"x.weight": "y.weight"}'],
         "state_file": ["../../etc/passwd", "/abs/path.safetensors", ""],

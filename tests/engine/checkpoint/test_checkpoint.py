@@ -29,7 +29,7 @@ def test_round_trip_rebuilds_the_model(tmp_path):
     ckpt = read_checkpoint(path)
     assert ckpt.family == "vae" and ckpt.step == 5
     assert ckpt.config == trainer.task.model_config
-    assert "val_loss" in ckpt.metrics and ckpt.data["name"] == "shapes"
+    assert "val_loss" in ckpt.metrics and ckpt.data.name == "shapes"
     assert ckpt.train["hparams"]["beta"] == 1.0
     model = ckpt.build_model()
     for key, value in trainer.task.model.state_dict().items():
