@@ -19,6 +19,7 @@ from app.engine.data.bundle import DataBundle
 from app.engine.data.download import DOWNLOADS, dataset_folder, download_dataset, is_downloaded
 from app.engine.data.files import load_array, load_image_folder
 from app.engine.data.idx import find_idx_pairs, load_idx_folder
+from app.engine.data.info import DataKind
 from app.engine.data.shapes import SHAPE_NAMES, make_shapes
 from app.engine.data.text import downloadable_text, load_python_docs, load_python_source, load_text_file
 from app.engine.data.toy2d import TOY_SETS, load_toy
@@ -29,7 +30,7 @@ VAL_FRACTION = 0.1
 
 @dataclass(frozen=True)
 class BuiltinDataset:
-    kind: str  # "images" | "points" | "text"
+    kind: DataKind
     load: Callable[[int], DataBundle]  # seed → bundle
     description: str
     item_shape: tuple[int, ...] | None = None  # (C, H, W) of each image, known without loading
@@ -58,7 +59,7 @@ def load_shapes(seed: int = 0, count: int = 24000, size: int = 32) -> DataBundle
     train, val, val_labels = random_split(images, factors, seed)
     return DataBundle(
         name="shapes",
-        kind="images",
+        kind=DataKind.IMAGES,
         train=train,
         val=val,
         val_labels=val_labels,
@@ -75,7 +76,7 @@ def _idx_bundle(folder: Path, name: str, seed: int) -> DataBundle:
     has_labels = bool((test_y >= 0).any())
     return DataBundle(
         name=name,
-        kind="images",
+        kind=DataKind.IMAGES,
         train=train_x,
         val=test_x,
         val_labels={"label": test_y} if has_labels else {},
@@ -93,30 +94,32 @@ def _downloadable(name: str) -> Callable[[int], DataBundle]:
 
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "shapes": BuiltinDataset(
-        "images",
+        DataKind.IMAGES,
         load_shapes,
         "dSprites-style squares, ellipses and hearts, 32×32, rendered here",
         (1, 32, 32),
     ),
     "mnist": BuiltinDataset(
-        "images", _downloadable("mnist"), "handwritten digits (downloads once)", (1, 28, 28)
+        DataKind.IMAGES, _downloadable("mnist"), "handwritten digits (downloads once)", (1, 28, 28)
     ),
     "fashion-mnist": BuiltinDataset(
-        "images", _downloadable("fashion-mnist"), "clothing pictures (downloads once)", (1, 28, 28)
+        DataKind.IMAGES, _downloadable("fashion-mnist"), "clothing pictures (downloads once)", (1, 28, 28)
     ),
     **{
-        name: BuiltinDataset("points", lambda seed, name=name: load_toy(name, seed), toy.description)
+        name: BuiltinDataset(DataKind.POINTS, lambda seed, name=name: load_toy(name, seed), toy.description)
         for name, toy in TOY_SETS.items()
     },
-    "python-docs": BuiltinDataset("text", load_python_docs, "the Python documentation topics, 0.5 MB"),
-    "python-source": BuiltinDataset("text", load_python_source, "Python standard-library source, 2 MB"),
+    "python-docs": BuiltinDataset(DataKind.TEXT, load_python_docs, "the Python documentation topics, 0.5 MB"),
+    "python-source": BuiltinDataset(
+        DataKind.TEXT, load_python_source, "Python standard-library source, 2 MB"
+    ),
     "tiny-shakespeare": BuiltinDataset(
-        "text", downloadable_text("tiny-shakespeare"), "Shakespeare's plays, 1.1 MB (downloads once)"
+        DataKind.TEXT, downloadable_text("tiny-shakespeare"), "Shakespeare's plays, 1.1 MB (downloads once)"
     ),
 }
 
 
-def builtin_names(kind: str | None = None) -> list[str]:
+def builtin_names(kind: DataKind | None = None) -> list[str]:
     return [n for n, d in BUILTIN_DATASETS.items() if kind is None or d.kind == kind]
 
 
@@ -129,7 +132,7 @@ def load_path(path: Path, seed: int = 0) -> DataBundle:
             return _idx_bundle(path, path.name, seed)
         images = load_image_folder(path)
         train, val, _ = random_split(images, {}, seed)
-        return DataBundle(path.name, "images", train, val, source=str(path))
+        return DataBundle(path.name, DataKind.IMAGES, train, val, source=str(path))
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         kind, data, labels = load_array(path)

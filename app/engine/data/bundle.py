@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from app.engine.data.info import DataInfo
+from app.engine.data.info import DataInfo, DataKind
 
 
 @dataclass
@@ -23,7 +23,7 @@ class DataBundle:
     """
 
     name: str
-    kind: str
+    kind: DataKind
     train: torch.Tensor
     val: torch.Tensor
     val_labels: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -38,13 +38,13 @@ class DataBundle:
 
     def describe(self) -> DataInfo:
         """What checkpoints store of this data (name, where it came from, sizes, normalisation)."""
-        normalisation = {"images": "pixels scaled to [0, 1]", "points": "raw coordinates"}
+        normalisation = {DataKind.IMAGES: "pixels scaled to [0, 1]", DataKind.POINTS: "raw coordinates"}
         return DataInfo(
             name=self.name,
             kind=self.kind,
             source=self.source or self.name,
             train_size=int(self.train.shape[0]),
             val_size=int(self.val.shape[0]),
-            shape=self.item_shape if self.kind != "text" else (),
+            shape=self.item_shape if self.kind != DataKind.TEXT else (),
             normalisation=normalisation.get(self.kind, "character ids"),
         )

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from app.engine.data.info import DataKind
 from app.engine.errors import DatasetError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -72,8 +73,8 @@ def _scale_images(array: np.ndarray, name: str) -> np.ndarray:
     return data
 
 
-def load_array(path: Path) -> tuple[str, torch.Tensor, torch.Tensor | None]:
-    """A ``.npy``/``.npz`` file → ("images", (N, C, H, W)) or ("points", (N, 2)), plus labels.
+def load_array(path: Path) -> tuple[DataKind, torch.Tensor, torch.Tensor | None]:
+    """A ``.npy``/``.npz`` file → (IMAGES, (N, C, H, W)) or (POINTS, (N, 2)), plus labels.
 
     Arrays are read with ``allow_pickle=False``: object arrays are refused, never unpickled.
     An ``.npz`` uses its ``x`` (or ``images``/``points``/first) array and optional ``y``/``labels``.
@@ -102,7 +103,7 @@ def load_array(path: Path) -> tuple[str, torch.Tensor, torch.Tensor | None]:
         points = array.astype(np.float32)
         if not np.isfinite(points).all():
             raise DatasetError(f"{path.name} contains NaN or infinite values.")
-        return "points", torch.from_numpy(points), _labels(labels, len(points), path.name)
+        return DataKind.POINTS, torch.from_numpy(points), _labels(labels, len(points), path.name)
     if array.ndim == 3:
         array = array[:, None]
     elif array.ndim == 4 and array.shape[-1] in (1, 3) and array.shape[1] not in (1, 3):
@@ -115,7 +116,7 @@ def load_array(path: Path) -> tuple[str, torch.Tensor, torch.Tensor | None]:
     if max(array.shape[2:]) > MAX_SIDE:
         raise DatasetError(f"{path.name} has images larger than {MAX_SIDE} pixels on a side.")
     images = torch.from_numpy(np.ascontiguousarray(_scale_images(array, path.name)))
-    return "images", images, _labels(labels, len(images), path.name)
+    return DataKind.IMAGES, images, _labels(labels, len(images), path.name)
 
 
 def _labels(labels: np.ndarray | None, count: int, name: str) -> torch.Tensor | None:

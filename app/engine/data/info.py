@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any
+
+
+class DataKind(StrEnum):
+    """What a dataset's items are (each family trains on some of them)."""
+
+    IMAGES = "images"  # float tensors (N, C, H, W) in [0, 1]
+    POINTS = "points"  # float tensors (N, 2)
+    TEXT = "text"  # int64 token ids (T,)
+
+    @property
+    def in_words(self) -> str:
+        return "2-D points" if self is DataKind.POINTS else self.value
 
 
 @dataclass(frozen=True)
@@ -11,7 +24,7 @@ class DataInfo:
     """The dataset behind a model; empty fields are unknown (a Hugging Face model, an old file)."""
 
     name: str = ""  # the dataset's own name: "shapes", or a file's or folder's name
-    kind: str = ""  # "images" | "points" | "text"
+    kind: DataKind | None = None
     source: str = ""  # the name or path the user gave, which loads it again
     train_size: int = 0
     val_size: int = 0
@@ -28,7 +41,7 @@ class DataInfo:
         out: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
-            if value not in ("", 0, ()):
+            if value not in ("", 0, (), None):
                 out[item.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -47,6 +60,9 @@ class DataInfo:
             if item.name == "shape":
                 ok = isinstance(raw, list) and all(isinstance(n, int) and n > 0 for n in raw)
                 raw = tuple(raw) if ok else None
+            elif item.name == "kind":
+                ok = isinstance(raw, str) and raw in {kind.value for kind in DataKind}
+                raw = DataKind(raw) if ok else None
             elif item.name.endswith("_size"):
                 ok = isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0
             else:

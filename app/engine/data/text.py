@@ -21,6 +21,7 @@ import torch
 
 from app.engine.data.bundle import DataBundle
 from app.engine.data.download import Progress, fetch_verified
+from app.engine.data.info import DataKind
 from app.engine.errors import DatasetError
 from app.engine.paths import cache_dir
 from models.tokenizer import CharTokenizer
@@ -61,7 +62,7 @@ def text_bundle(text: str, name: str, source: str) -> DataBundle:
     n_val = max(1, int(len(ids) * TEXT_VAL_FRACTION))
     return DataBundle(
         name=name,
-        kind="text",
+        kind=DataKind.TEXT,
         train=ids[: len(ids) - n_val],
         val=ids[len(ids) - n_val :],
         tokenizer=tokenizer,

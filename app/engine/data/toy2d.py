@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from app.engine.data.bundle import DataBundle
+from app.engine.data.info import DataKind
 
 TRAIN_POINTS = 20_000  # the fixed sample kept as ``train`` (fresh batches come from the sampler)
 VAL_POINTS = 2_000
@@ -134,7 +135,7 @@ def load_toy(name: str, seed: int = 0) -> DataBundle:
     generator = torch.Generator().manual_seed(seed)
     return DataBundle(
         name=name,
-        kind="points",
+        kind=DataKind.POINTS,
         train=toy.sample(TRAIN_POINTS, generator),
         val=toy.sample(VAL_POINTS, generator),
         sampler=toy.sample,

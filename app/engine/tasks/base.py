@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from app.engine.data.bundle import DataBundle
+from app.engine.data.info import DataKind
 from app.engine.distributed import current_rank
 from app.engine.distributed.replicas import EntryPoint, wrapped_entries
 from app.engine.distributed.sampler import rank_batches
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from app.engine.history.recorder import HistoryRecorder
 
 NextBatch = Callable[[], Any]
-KIND_WORDS = {"images": "images", "points": "2-D points", "text": "text"}  # DataBundle.kind, for people
 
 
 class Task(ABC):
@@ -39,7 +39,7 @@ class Task(ABC):
     title: ClassVar[str]
     config_class: ClassVar[type]
     hparams_class: ClassVar[type]
-    data_kinds: ClassVar[tuple[str, ...]] = ("images",)
+    data_kinds: ClassVar[tuple[DataKind, ...]] = (DataKind.IMAGES,)
     default_dataset: ClassVar[str] = "shapes"
     # slow-motion actions: name → label; run with ``run_action`` (e.g. WGAN "critic")
     actions: ClassVar[dict[str, str]] = {}
@@ -119,13 +119,13 @@ class Task(ABC):
             raise ConfigError(sentence)
 
     @classmethod
-    def wrong_kind_sentence(cls, kind: str, name: str) -> str | None:
+    def wrong_kind_sentence(cls, kind: DataKind, name: str) -> str | None:
         """Why the family cannot train on ``name``, data of ``kind`` (None when it can): the one
         sentence Start, the CLI and a page's early warning all say."""
         if kind in cls.data_kinds:
             return None
-        wanted = " or ".join(KIND_WORDS.get(k, k) for k in cls.data_kinds)
-        return f"the {cls.title} trains on {wanted}; '{name}' is {KIND_WORDS.get(kind, kind)}."
+        wanted = " or ".join(k.in_words for k in cls.data_kinds)
+        return f"the {cls.title} trains on {wanted}; '{name}' is {DataKind(kind).in_words}."
 
     @classmethod
     def check_data(cls, data: DataBundle, model_config: Any) -> None:

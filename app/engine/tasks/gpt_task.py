@@ -17,6 +17,7 @@ import torch
 
 from app.engine.data.batches import SampledBatches
 from app.engine.data.bundle import DataBundle
+from app.engine.data.info import DataKind
 from app.engine.errors import ConfigError
 from app.engine.events import ModelSnapshot
 from app.engine.inference.gpt_probe import DEFAULT_PROBE, probe_attention, probe_captures, thin_older_half
@@ -64,7 +65,7 @@ class GPTTask(Task):
     title = "GPT"
     config_class = GPTConfig
     hparams_class = GPTHparams
-    data_kinds = ("text",)
+    data_kinds = (DataKind.TEXT,)
     default_dataset = "python-docs"
     default_sample_count = 1
     sample_options = ("prompt", "max_new", "temperature", "top_k", "top_p")

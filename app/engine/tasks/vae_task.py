@@ -10,6 +10,7 @@ import torch
 
 from app.engine.data.batches import ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
+from app.engine.data.info import DataKind
 from app.engine.inference.vae_terms import reconstructions_and_kl
 from app.engine.inference.visuals import VAEVisuals
 from app.engine.optim_step import guarded_update
@@ -49,7 +50,7 @@ class VAETask(Task):
     title = "VAE"
     config_class = VAEConfig
     hparams_class = VAEHparams
-    data_kinds = ("images",)
+    data_kinds = (DataKind.IMAGES,)
     default_dataset = "shapes"
 
     @staticmethod

@@ -19,6 +19,7 @@ import torch
 
 from app.engine.data.batches import SampledBatches, ShuffledBatches, fixed_batches
 from app.engine.data.bundle import DataBundle
+from app.engine.data.info import DataKind
 from app.engine.distributed.replicas import EntryPoint
 from app.engine.events import ModelSnapshot
 from app.engine.inference.visuals import WGANVisuals
@@ -72,7 +73,7 @@ class WGANTask(Task):
     title = "WGAN-GP"
     config_class = WGANConfig
     hparams_class = WGANHparams
-    data_kinds = ("points", "images")
+    data_kinds = (DataKind.POINTS, DataKind.IMAGES)
     default_dataset = "8gaussians"
     actions = {"critic": "one critic update", "generator": "one generator update"}
 
@@ -125,7 +126,7 @@ class WGANTask(Task):
     @classmethod
     def default_model_config(cls, data: DataBundle) -> WGANConfig:
         shape = tuple(data.item_shape)
-        if data.kind == "points":
+        if data.kind == DataKind.POINTS:
             return WGANConfig(data_shape=shape, latent_dim=2, arch="mlp")
         _, h, w = shape
         channels = default_conv_channels(h, w)

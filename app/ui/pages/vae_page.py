@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.data.bundle import DataBundle
+from app.engine.data.info import DataKind
 from app.engine.events import ModelSnapshot, NoticeLevel, VisualsEvent
 from app.engine.history import RunHistory
 from app.engine.images import save_png_grid
@@ -249,7 +250,7 @@ class VAEPage(FamilyPage):
         if data is None:
             return None
         expected = tuple(snapshot.config.input_shape)
-        if data.kind != "images" or tuple(data.item_shape) != expected:
+        if data.kind != DataKind.IMAGES or tuple(data.item_shape) != expected:
             if data is not self._data_shown:
                 message = (
                     f"Dataset '{data.name}' has items of shape {tuple(data.item_shape)} but the "

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.engine.animation import FAKE_COLOR, REAL_COLOR, save_gif, save_strip
 from app.engine.checkpoint import Checkpoint
 from app.engine.data import BUILTIN_DATASETS
+from app.engine.data.info import DataKind
 from app.engine.data.kinds import guess_data_kind
 from app.engine.data.toy2d import TOY_SETS, mode_coverage
 from app.engine.events import MetricsKind, ModelSnapshot, NoticeLevel, RunState, VisualsEvent
@@ -125,9 +126,9 @@ NONSATURATING_TIP = (
 )
 # form values that suit each kind of data; applied when the chosen dataset changes kind
 KIND_DEFAULTS = {
-    "points": {"latent_dim": 2, "arch": "mlp", "hidden_dims": (128, 128, 128), "batch_size": 256,
+    DataKind.POINTS: {"latent_dim": 2, "arch": "mlp", "hidden_dims": (128, 128, 128), "batch_size": 256,
                "steps": 10000},
-    "images": {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
+    DataKind.IMAGES: {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
                "generator_upsampling": "nearest", "generator_batch_norm": True, "steps": 3000},
 }  # fmt: skip
 # an image folder's size is known only once loaded: two halvings fit both 28×28 and 32×32
@@ -299,7 +300,7 @@ class WGANPage(FamilyPage):
             self.show_message("A run is active: stop it first, then start the run from the lab.",
                               NoticeLevel.WARNING)  # fmt: skip
             return
-        if guess_data_kind(self.bar.dataset.currentText()) != "points":
+        if guess_data_kind(self.bar.dataset.currentText()) != DataKind.POINTS:
             self.bar.dataset.setCurrentText("8gaussians")  # the form takes the 2-D defaults
         self.form.set_values({"gan_loss": loss})
         self._gan_loss_chosen(loss)
@@ -374,7 +375,7 @@ class WGANPage(FamilyPage):
     def _plane(self) -> tuple[np.ndarray | None, Extent | None]:
         """Real points to show and the view's extent, from the current 2-D dataset (cached)."""
         data = self.current_data()
-        if data is None or data.kind != "points":
+        if data is None or data.kind != DataKind.POINTS:
             return None, None
         if self._plane_cache is None or self._plane_cache[0] != id(data):
             real = data.val[:REAL_POINTS_SHOWN].numpy()
@@ -406,7 +407,7 @@ class WGANPage(FamilyPage):
 
     def _show_coverage(self, frame: WGANFrame) -> None:
         data = self.current_data()
-        toy = TOY_SETS.get(data.name) if data is not None and data.kind == "points" else None
+        toy = TOY_SETS.get(data.name) if data is not None and data.kind == DataKind.POINTS else None
         if toy is None or toy.centers is None:
             self.coverage.setText("")
             return
@@ -487,7 +488,7 @@ class WGANPage(FamilyPage):
         self._data_kind = kind
         if self._applying_checkpoint:
             return  # the form shows the checkpoint's own settings
-        if kind == "images":
+        if kind == DataKind.IMAGES:
             values["conv_channels"] = self._conv_channels_for(name)
         if values:
             self.form.set_values(values)
@@ -502,7 +503,7 @@ class WGANPage(FamilyPage):
             channels = default_conv_channels(h, w)
             if channels is not None:
                 return channels
-        return KIND_DEFAULTS["images"]["conv_channels"]
+        return KIND_DEFAULTS[DataKind.IMAGES]["conv_channels"]
 
     def open_checkpoint(self, checkpoint: Checkpoint) -> bool:
         if self.is_active:
