@@ -14,6 +14,11 @@ def weights_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+def shipped_checkpoints() -> list[Path]:
+    """Every shipped checkpoint, by name (the File menu and the Serve page list them)."""
+    return sorted(weights_dir().glob("*.safetensors"))
+
+
 def shipped_checkpoint(family: str) -> Path | None:
     """The shipped checkpoint of ``family`` (``weights/<family>-*.safetensors``), if any."""
     matches = sorted(weights_dir().glob(f"{family}-*.safetensors"))

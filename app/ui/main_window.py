@@ -39,6 +39,7 @@ from app.ui.pages.family_page import FamilyPage
 from app.ui.pages.serve_page import ServePage
 from app.ui.widgets.exports import NothingToExport
 from app.ui.widgets.save_dialog import ask_export_path
+from weights import shipped_checkpoints
 
 CHECKPOINT_FILTER = "genplay checkpoints (*.safetensors);;All files (*)"
 OPEN_FILTER = "Checkpoints and Hugging Face GPT-2 (*.safetensors config.json);;All files (*)"
@@ -100,6 +101,12 @@ class MainWindow(QMainWindow):
             "merges.txt)"
         )
         file_menu.addAction(self.open_folder_action)
+        self.shipped_menu = file_menu.addMenu("Open s&hipped model")
+        self.shipped_menu.setObjectName("shippedMenu")
+        for path in shipped_checkpoints():  # e.g. the shapes WGAN, which the first launch does not open
+            action = self.shipped_menu.addAction(path.stem)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _checked=False, p=path: self.open_checkpoint(p))
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.setObjectName("recentMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)

@@ -179,3 +179,12 @@ def test_every_export_with_nothing_to_show_is_refused_in_one_sentence(main_windo
             assert main_window.last_error.count(". ") == 0, label  # one sentence
             refused += 1
     assert refused == 23  # 2 loss exports a page, 6 VAE views, 5 WGAN views (not the lab), 6 GPT ones
+
+
+def test_file_menu_opens_every_shipped_model_including_the_shapes_wgan(qtbot, main_window):
+    actions = {action.text(): action for action in main_window.shipped_menu.actions()}
+    assert {"vae-shapes", "wgan-8gaussians", "wgan-shapes", "gpt-python-docs"} <= set(actions)
+    actions["wgan-shapes"].trigger()
+    page = main_window.pages["wgan"]
+    assert main_window.tabs.currentWidget() is page
+    assert page.loaded_checkpoint.path.name == "wgan-shapes.safetensors" and page.frame.is_image

@@ -29,7 +29,7 @@ from app.engine.serve.api import Endpoint, ModelSpec
 from app.engine.serve.requests import ENDPOINT_FAMILIES
 from app.engine.tasks import TASKS
 from app.ui.pages.family_page import FamilyPage
-from weights import shipped_checkpoint, weights_dir
+from weights import shipped_checkpoint, shipped_checkpoints
 
 
 def endpoints_of(family: str) -> tuple[Endpoint, ...]:
@@ -100,7 +100,7 @@ class ServedModelsList(QWidget):
         for family, page in pages.items():
             page_button.menu().addAction(page.title, lambda f=family: self.add_page_model(f))
         shipped_button = self._menu_button("Shipped", "serveShippedButton", "Serve a file from weights/")
-        for path in sorted(weights_dir().glob("*.safetensors")):
+        for path in shipped_checkpoints():
             shipped_button.menu().addAction(path.stem, lambda p=path: self.add_file(p))
         file_button = QPushButton("File…")
         file_button.setObjectName("serveFileButton")
