@@ -255,7 +255,7 @@ class WGANPage(FamilyPage):
         plot.add_series("val_jsd", "validation JSD", smoothed=False, right_axis=True, color="#7f7f7f")
         plot.add_series("d_real", "E[D(x)]", right_axis=True, color="#2ca02c")
         plot.add_series("d_fake", "E[D(G(z))]", right_axis=True, color="#e377c2")
-        plot.plot.setLabel("left", "losses · penalty · ‖∇D‖ at interpolates")
+        plot.plot.setLabel("left", "losses · penalty · ‖∇D‖")
         plot.set_right_label(WGAN_RIGHT_LABEL)
         plot.plot.setToolTip(LOSS_TIP)
 
@@ -278,8 +278,8 @@ class WGANPage(FamilyPage):
             series = plot.series[key]
             series.label = label
             plot.legend.addItem(series.smooth_item, f"{label} (right axis)" if series.right_axis else label)
-        plot.plot.setLabel("left", "losses · ‖∇ℓ‖ at interpolates" if probability
-                           else "losses · penalty · ‖∇D‖ at interpolates")  # fmt: skip
+        plot.plot.setLabel("left", "losses · ‖∇ℓ‖" if probability
+                           else "losses · penalty · ‖∇D‖")  # fmt: skip
         plot.set_right_label(GAN_RIGHT_LABEL if probability else WGAN_RIGHT_LABEL)
         plot.plot.setToolTip(GAN_LOSS_TIP if probability else LOSS_TIP)
         plot.legend.updateSize()
