@@ -127,9 +127,9 @@ NONSATURATING_TIP = (
 # form values that suit each kind of data; applied when the chosen dataset changes kind
 KIND_DEFAULTS = {
     DataKind.POINTS: {"latent_dim": 2, "arch": "mlp", "hidden_dims": (128, 128, 128), "batch_size": 256,
-               "steps": 10000},
+                      "steps": 10000},
     DataKind.IMAGES: {"latent_dim": 64, "arch": "conv", "conv_channels": (32, 64), "batch_size": 64,
-               "generator_upsampling": "nearest", "generator_batch_norm": True, "steps": 3000},
+                      "generator_upsampling": "nearest", "generator_batch_norm": True, "steps": 3000},
 }  # fmt: skip
 # an image folder's size is known only once loaded: two halvings fit both 28×28 and 32×32
 
